@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 from .data import MultitaskData, pad_tasks
-from .hessian import BlockHessian, BlockSolver, block_hessian, block_gradient
+from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError, block_hessian, block_gradient
 
 # %% auto #0
 __all__ = ['MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'select_lambda']
@@ -88,7 +88,11 @@ class MultitaskGLM:
         args = (Xd, y, sig, n, lam, active)
         for it in range(max_iter):
             gW, gg = self.gradient(*args, W, gamma)
-            dW, dg = BlockSolver(self.blocks(*args, W, gamma)).solve(-gW, -gg)
+            try: dW, dg = BlockSolver(self.blocks(*args, W, gamma)).solve(-gW, -gg)
+            except NotPositiveDefiniteError as e:
+                if it == 0: raise
+                raise NotPositiveDefiniteError(f"{e} -- reached at Newton iteration {it}, with parameters as large as "
+                    f"{W.abs().max().item():.3g}: the minimizer may not exist (e.g. separable labels; note gamma is not penalized)") from None
             t = torch.ones(W.shape[:-2], dtype=W.dtype, device=W.device)
             if line_search:
                 f0 = self.objective(*args, W, gamma)
