@@ -88,4 +88,9 @@ d = { 'settings': { 'branch': 'main',
                              'mtif.linear.MultitaskRidge.dloss': ('linear_models.html#multitaskridge.dloss', 'mtif/linear.py'),
                              'mtif.linear.MultitaskRidge.loss': ('linear_models.html#multitaskridge.loss', 'mtif/linear.py'),
                              'mtif.linear._as_weights': ('linear_models.html#_as_weights', 'mtif/linear.py'),
-                             'mtif.linear.select_lambda': ('linear_models.html#select_lambda', 'mtif/linear.py')}}}
+                             'mtif.linear.select_lambda': ('linear_models.html#select_lambda', 'mtif/linear.py')},
+            'mtif.retrain': { 'mtif.retrain._refit_deltas': ('retrain.html#_refit_deltas', 'mtif/retrain.py'),
+                              'mtif.retrain.loo': ('retrain.html#loo', 'mtif/retrain.py'),
+                              'mtif.retrain.loo_all': ('retrain.html#loo_all', 'mtif/retrain.py'),
+                              'mtif.retrain.loo_closed_form': ('retrain.html#loo_closed_form', 'mtif/retrain.py'),
+                              'mtif.retrain.loto': ('retrain.html#loto', 'mtif/retrain.py')}}}
