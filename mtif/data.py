@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['default_device', 'data_root', 'MultitaskData', 'pad_tasks', 'unpad', 'make_synthetic']
+__all__ = ['default_device', 'data_root', 'MultitaskData', 'pad_tasks', 'unpad', 'make_synthetic', 'binarize']
 
 # %% ../nbs/00_data.ipynb #6
 def default_device() -> torch.device:
@@ -103,24 +103,32 @@ def unpad(t: torch.Tensor, sizes) -> list:
     return [t[..., k, :n] for k, n in enumerate(sizes)]
 
 # %% ../nbs/00_data.ipynb #15
-def make_synthetic(K: int = 10, n: int = 200, d: int = 50, delta: float = 1.0, eps: float = 0.2,
+def make_synthetic(K: int = 10, n: int | list = 200, d: int = 50, delta: float = 1.0, eps: float = 0.2,
                    seed: int = 0, device=None, dtype=torch.float64) -> MultitaskData:
     "The paper's synthetic linear MTL data; `meta` has `theta_star` (K, d) and the boolean `unrelated` mask."
-    if K < 1 or n < 3 or d < 1: raise ValueError(f"need K >= 1, n >= 3 (to split 1:1:1) and d >= 1; got K={K}, n={n}, d={d}")
+    ns = [int(n)] * K if isinstance(n, (int, float)) else [int(v) for v in n]
+    if K < 1 or d < 1 or len(ns) != K or min(ns) < 3:
+        raise ValueError(f"need K >= 1, d >= 1 and n >= 3 per task (to split 1:1:1), one n per task; got K={K}, n={n}, d={d}")
     if not 0 <= eps <= 1: raise ValueError(f"eps is a fraction of tasks, got {eps}")
     g = torch.Generator().manual_seed(seed)
     beta = torch.zeros(d, dtype=dtype); beta[0] = 2.0
     u = torch.randn(K, d, generator=g, dtype=dtype)
     u = u / u.norm(dim=1, keepdim=True)
-    unrelated = torch.arange(K) < round(eps * K)
+    unrelated = torch.arange(K) >= K - round(eps * K)
     theta_star = torch.where(unrelated[:, None], 2.0 * u, beta + delta * u)
-    X = torch.randn(K, n, d, generator=g, dtype=dtype)
-    y = torch.einsum("knd,kd->kn", X, theta_star) + torch.randn(K, n, generator=g, dtype=dtype)
     device = device or default_device()
     splits = {"train": [], "val": [], "test": []}
     for k in range(K):
-        parts = torch.tensor_split(torch.randperm(n, generator=g), 3)
+        X = torch.randn(ns[k], d, generator=g, dtype=dtype)
+        y = X @ theta_star[k] + torch.randn(ns[k], generator=g, dtype=dtype)
+        parts = torch.tensor_split(torch.randperm(ns[k], generator=g), 3)
         for name, idx in zip(splits, parts):
-            splits[name].append((X[k, idx].to(device), y[k, idx].to(device)))
+            splits[name].append((X[idx].to(device), y[idx].to(device)))
     meta = dict(theta_star=theta_star.to(device), unrelated=unrelated.to(device), delta=delta, eps=eps, seed=seed)
     return MultitaskData(**splits, meta=meta)
+
+# %% ../nbs/00_data.ipynb #20
+def binarize(data: MultitaskData, threshold: float = 0.0) -> MultitaskData:
+    "A copy of `data` with targets replaced by `1[y > threshold]`."
+    b = lambda sp: [(X, (y > threshold).to(y.dtype)) for X, y in sp]
+    return MultitaskData(b(data.train), b(data.val), b(data.test), list(data.names), dict(data.meta))

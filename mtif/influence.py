@@ -62,12 +62,15 @@ def _newton_data(model, s):
     if (denom[s.mask.bool()] <= 0).any():
         raise ValueError("removing a training point makes the Hessian singular (leverage 1): the Newton step is undefined")
     coef = s.d1 / s.n[:, None] / denom                                               # (K_l, n)
-    # predictions of task k's split move by coef * X^v_k (H^{-1} x_li)_k, with (H^{-1} x_li)_k = delta_kl a - AinvB_k u_s
-    P = -torch.einsum("kmq,lqn->klmn", torch.einsum("kmp,kpq->kmq", s.Xv, S.AinvB), u_s)
-    idx = torch.arange(s.K)
-    P[idx, idx] += torch.einsum("kmp,kpn->kmn", s.Xv, a)
-    zv_new = s.zv[:, None, :, None] + coef[None, :, None, :] * P                    # (K, K_l, m, n)
-    V_new = (model.loss(zv_new, s.yv[:, None, :, None]) * s.mv[:, None, :, None]).sum(2) / s.nv[:, None, None]
+    # predictions of task k's split move by coef * X^v_k (H^{-1} x_li)_k, with (H^{-1} x_li)_k = delta_kl a - AinvB_k u_s.
+    # One source task at a time keeps memory at K*m*n (not K^2*m*n); each step is vectorized over targets and points.
+    XvAinvB = torch.einsum("kmp,kpq->kmq", s.Xv, S.AinvB)
+    V_new = torch.empty(s.K, *s.d1.shape, dtype=s.d1.dtype, device=s.d1.device)
+    for l in range(s.K):
+        P = -torch.einsum("kmq,qn->kmn", XvAinvB, u_s[l])                           # (K, m, n)
+        P[l] += s.Xv[l] @ a[l]
+        zv_new = s.zv[..., None] + coef[l] * P
+        V_new[:, l] = (model.loss(zv_new, s.yv[..., None]) * s.mv[..., None]).sum(1) / s.nv[:, None]
     return s.V[:, None, None] - V_new
 
 def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
