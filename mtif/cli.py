@@ -102,5 +102,9 @@ def main(argv=None):
     r.add_argument("--nbs", help="notebook folder (default: found from the checkout)")
     r.add_argument("--figures", help="folder for figures and CSVs (default figures/, or figures/quick with --quick)")
     a = ap.parse_args(argv)
-    table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures)
+    try: table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures)
+    except (ValueError, FileNotFoundError) as e: ap.error(str(e))   # usage + message on stderr, exit status 2
     return 1 if table.attrs.get("failed") else 0
+
+if __name__ == "__main__" and "__file__" in globals():   # `python -m mtif.cli` (not when this notebook runs)
+    sys.exit(main())

@@ -1,0 +1,6 @@
+import os
+# Two test workers share two cores: one thread each (inherited by the notebook kernels).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+import torch
+torch.set_num_threads(1)
