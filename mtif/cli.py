@@ -68,16 +68,18 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     from tqdm.auto import tqdm
     nbs = find_nbs(nbs).resolve()
     todo = chapters(nbs, only)
-    out = Path(out or nbs.parent / "runs" / ("quick" if quick else "full")).resolve(); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out or (nbs.parent / "runs" / "quick" if quick else nbs.parent / "figures" / "executed")).resolve()
+    out.mkdir(parents=True, exist_ok=True)
     figs = Path(figures).resolve() if figures else (nbs.parent / "figures" / ("quick" if quick else "")).resolve()
     figs.mkdir(parents=True, exist_ok=True)
+    fig_param = os.path.relpath(figs, nbs)     # relative, so executed notebooks do not record this machine's paths
     failed, times = [], {}
     bar = tqdm(todo, desc="chapters", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.stem)
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=str(figs)),
+            pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=fig_param),
                                 cwd=str(nbs), progress_bar=False, kernel_name="python3")
         except Exception as e:  # report and go on with the other chapters
             failed.append(nb.stem); print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
@@ -98,7 +100,7 @@ def main(argv=None):
     r = sub.add_parser("reproduce", help="run the numbered notebooks and print our numbers beside the paper's")
     r.add_argument("--quick", action="store_true", help="small sizes (minutes, as in CI)")
     r.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run, by number or name (e.g. 05 or synthetic)")
-    r.add_argument("--out", help="folder for the executed notebooks (default runs/quick or runs/full)")
+    r.add_argument("--out", help="folder for the executed notebooks (default runs/quick, or figures/executed for full runs)")
     r.add_argument("--nbs", help="notebook folder (default: found from the checkout)")
     r.add_argument("--figures", help="folder for figures and CSVs (default figures/, or figures/quick with --quick)")
     a = ap.parse_args(argv)
