@@ -34,11 +34,17 @@ def _refit_deltas(model: MultitaskGLM, data: MultitaskData, split: str, weights,
     return torch.cat(out)
 
 def loo_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", chunk: int | None = None,
-            progress: bool = True) -> torch.Tensor:
-    "Brute-force LOO for every training point and every target: `(K, K, n_max)`, entry [k, l, i]; NaN at padding."
+            progress: bool = True, sources: list[int] | None = None) -> torch.Tensor:
+    "Brute-force LOO for every training point (of the `sources` tasks, default all) and every target: `(K, K, n_max)`, entry [k, l, i]; NaN where not computed."
     model.check_data(data)
     _, _, mask, _ = model.padded(data, "train")
+    if sources is not None:
+        bad = [l for l in sources if not (isinstance(l, int) and 0 <= l < data.K)]
+        if bad: raise ValueError(f"unknown source tasks {bad}: the data has tasks 0..{data.K - 1}")
+        keep = torch.zeros(data.K, dtype=torch.bool, device=mask.device); keep[list(sources)] = True
+        mask = mask * keep[:, None]
     ls, is_ = mask.nonzero(as_tuple=True)
+    _, _, mask, _ = model.padded(data, "train")
     weights = mask.expand(len(ls), *mask.shape).clone()
     weights[torch.arange(len(ls)), ls, is_] = 0
     active = torch.ones(len(ls), data.K, dtype=mask.dtype, device=mask.device)
