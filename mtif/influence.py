@@ -11,7 +11,7 @@ from .hessian import BlockSolver
 from .linear import MultitaskGLM
 
 # %% auto #0
-__all__ = ['data_influence_all', 'data_influence', 'task_influence']
+__all__ = ['target_solves', 'block_scores', 'block_task_scores', 'data_influence_all', 'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #6
 def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
@@ -34,19 +34,36 @@ def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
 def _check_method(method):
     if method not in ("first_order", "newton"): raise ValueError(f"unknown method {method!r}: use 'first_order' or 'newton'")
 
-def _target_solves(s):
-    "u^(k) = H^{-1} (q_k in block k), for every target k at once: `(u_tasks (K, p, K), u_shared (q, K))`."
-    v = torch.einsum("kp,kj->kpj", s.q, torch.eye(s.K, dtype=s.q.dtype, device=s.q.device))
-    return s.solver.solve(v, s.q.new_zeros(s.solver.H.q, s.K))
+def target_solves(solver: BlockSolver, q_tasks: torch.Tensor, q_shared: torch.Tensor | None = None):
+    "u^(k) = H^{-1} q^(k) for every target k at once, q^(k) = (q_tasks[k] in block k, q_shared[k]): `(u_tasks (K,p,K), u_shared (q,K))`."
+    K = q_tasks.shape[0]
+    v = torch.einsum("kp,kj->kpj", q_tasks, torch.eye(K, dtype=q_tasks.dtype, device=q_tasks.device))
+    vs = q_shared.T if q_shared is not None else q_tasks.new_zeros(solver.H.q, K)
+    return solver.solve(v, vs)
+
+def block_scores(U, g_tasks: torch.Tensor, n: torch.Tensor, g_shared: torch.Tensor | None = None) -> torch.Tensor:
+    """Proposition 1 in block form, for soft or hard sharing: `Delta[k, l, i] = -(1/n_l) u^(k) . g_li`, with `U` from
+    `target_solves` and the training-loss gradient of point (l, i) split into its task block `g_tasks[l, i]` (block l)
+    and shared part `g_shared[l, i]` (None: zero, as in soft sharing). Shape `(K, K, n_max)`."""
+    D = torch.einsum("lnp,lpk->kln", g_tasks, U[0])
+    if g_shared is not None: D = D + torch.einsum("lnq,qk->kln", g_shared, U[1])
+    return -D / n[None, :, None]
+
+def block_task_scores(U, grad_shared: torch.Tensor) -> torch.Tensor:
+    """Proposition 2: `Delta[k, l] = -u^(k)_gamma . grad_gamma L_l`, with `grad_shared[l]` the gradient of task l's
+    whole term on the shared parameters at the fitted point. Diagonal NaN."""
+    return (-torch.einsum("qk,lq->kl", U[1], grad_shared)).fill_diagonal_(float("nan"))
+
+def _target_solves(s): return target_solves(s.solver, s.q)
 
 def _nan_pad(t, mask):
     return torch.where(mask.bool(), t, torch.full_like(t, float("nan")))
 
 def _first_order_data(s, part="total"):
     if part not in ("total", "direct", "shared"): raise ValueError(f"unknown part {part!r}: use 'total', 'direct' or 'shared'")
-    scale = (s.d1 / s.n[:, None])[None]                                            # (1, K_l, n)
-    total = -torch.einsum("lnp,lpk->kln", s.Xd, _target_solves(s)[0]) * scale
+    total = block_scores(_target_solves(s), s.d1[..., None] * s.Xd, s.n)
     if part == "total": return total
+    scale = (s.d1 / s.n[:, None])[None]                                            # (1, K_l, n)
     Ainv_q = torch.cholesky_solve(s.q[..., None], s.solver.LA)[..., 0]              # A_k^{-1} q_k
     direct = torch.zeros_like(total)
     idx = torch.arange(s.K)
@@ -102,11 +119,10 @@ def task_influence(model: MultitaskGLM, data: MultitaskData, split: str = "val",
     d = model.gamma_.shape[-1]
     if method == "first_order":
         h = 2 * model.lam_[:, None] * (model.gamma_ - model.W_[:, :d])               # grad_gamma L_l at w-hat
-        T = -torch.einsum("dk,ld->kl", _target_solves(s)[1], h)
+        return block_task_scores(_target_solves(s), h)
     else:
         K = s.K
         active = 1 - torch.eye(K, dtype=s.Xd.dtype, device=s.Xd.device)             # row l: task l left out
         W, g, _ = model.newton(*s.args[:5], active, model.W_.expand(K, *model.W_.shape), model.gamma_.expand(K, d),
                                max_iter=1, line_search=False, exact=False)
-        T = s.V[:, None] - model.split_losses(data, split, W=W).T
-    return T.fill_diagonal_(float("nan"))
+        return (s.V[:, None] - model.split_losses(data, split, W=W).T).fill_diagonal_(float("nan"))
