@@ -39,7 +39,8 @@ class SharedBottom(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(hidden, out_dim) for _ in range(K))
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         "Reshape stored inputs to the model's input shape; uint8 images become floats in [0, 1]."
-        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+        dt = self.heads[0].weight.dtype
+        x = x.to(dt) / 255 if x.dtype == torch.uint8 else x.to(dt)
         return x.reshape(len(x), *self.in_shape) if self.in_shape else x
     def features(self, x): return self.encoder(self.prepare(x))
     def head(self, h: torch.Tensor, k: int) -> torch.Tensor:
@@ -66,16 +67,16 @@ def shared_bottom(data: MultitaskData, hidden: int = 128, out_dim: int = 1, seed
 # %% ../nbs/08_nets.ipynb #9
 def per_sample_loss(z: torch.Tensor, y: torch.Tensor, task_type: str) -> torch.Tensor:
     "Per-sample loss of outputs `z (B, out_dim)` against targets `y (B,)`."
-    if task_type == "binary": return F.binary_cross_entropy_with_logits(z[:, 0], y.float(), reduction="none")
+    if task_type == "binary": return F.binary_cross_entropy_with_logits(z[:, 0], y.to(z.dtype), reduction="none")
     if task_type == "multiclass": return F.cross_entropy(z, y.long(), reduction="none")
-    if task_type == "regression": return (z[:, 0] - y.float()) ** 2
+    if task_type == "regression": return (z[:, 0] - y.to(z.dtype)) ** 2
     raise ValueError(f"unknown task_type {task_type!r}: use 'binary', 'multiclass' or 'regression'")
 
 def correct(z: torch.Tensor, y: torch.Tensor, task_type: str) -> torch.Tensor:
     "Per-sample 0/1 correctness (classification) or negative squared error (regression)."
-    if task_type == "binary": return ((z[:, 0] > 0).float() == y.float()).float()
+    if task_type == "binary": return ((z[:, 0] > 0).to(y.dtype) == y).float()
     if task_type == "multiclass": return (z.argmax(1) == y.long()).float()
-    return -(z[:, 0] - y.float()) ** 2
+    return -(z[:, 0] - y.to(z.dtype)) ** 2
 
 # %% ../nbs/08_nets.ipynb #12
 @dataclass
@@ -113,7 +114,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     sizes = data.sizes("train")
     W = None
     if weights is not None:
-        W = torch.as_tensor(weights, dtype=torch.float32)
+        W = torch.as_tensor(weights, dtype=model.heads[0].weight.dtype)
         if W.shape != (K, max(sizes)): raise ValueError(f"weights must have shape (K, n_max) = {(K, max(sizes))}, got {tuple(W.shape)}")
         if (W < 0).any() or not torch.isfinite(W).all(): raise ValueError("weights must be finite and >= 0")
         W = W.to(device)
