@@ -16,8 +16,8 @@ from .influence import target_solves, block_scores, block_task_scores, _nan_pad,
 from .nets import SharedBottom
 
 # %% auto #0
-__all__ = ['Projector', 'OutputGradients', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores', 'sparsify',
-           'ProjectedMTIF']
+__all__ = ['Projector', 'OutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer', 'make_featurizer', 'FeatureStore',
+           'featurize', 'projected_solver', 'projected_scores', 'sparsify', 'ProjectedMTIF']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -84,6 +84,99 @@ class OutputGradients:
         return g_head, g_shared, torch.sigmoid(-m)
 
 # %% ../nbs/09_trak.ipynb #13
+class DenseFeaturizer:
+    "Any `SharedBottom`: vmap(grad) per-sample gradients, then one seeded `Projector` per block."
+    def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
+        self.model, self.gc = model, OutputGradients(model, task_type)
+        dev = next(model.parameters()).device
+        mk = lambda dim, m, off: Projector(dim, m, "identity" if kind == "identity" or m is None else kind, seed=seed + off, device=dev, dtype=dtype)
+        self.ph, self.ps = mk(self.gc.p_head, m_head, 1), mk(self.gc.p_shared, m_shared, 2)
+        self.m_head, self.m_shared = self.ph.m, self.ps.m
+        self.fingerprint = dict(kind=kind, seed=seed, m=[self.m_head, self.m_shared], featurizer="dense")
+    def __call__(self, X, y, task):
+        gh, gs, Q = self.gc(X, y, task)
+        return self.ph.project(gh), self.ps.project(gs), Q
+
+def _factor_dims(shapes, m):
+    "Split m over layers with (out, fan_in + 1) shapes in proportion to sqrt(size); an (r_out, r_in) grid each."
+    w = [math.sqrt(o * i) for o, i in shapes]
+    dims = []
+    for (o, i), wl in zip(shapes, w):
+        ml = max(1, round(m * wl / sum(w)))
+        ro = min(o, math.ceil(math.sqrt(ml))); dims.append([ro, min(i, max(1, ml // ro))])
+    big = max(range(len(shapes)), key=lambda j: w[j])                      # the largest layer takes up the slack
+    rest = sum(a * b for j, (a, b) in enumerate(dims) if j != big)
+    dims[big][1] = min(shapes[big][1], max(1, (m - rest) // dims[big][0]))
+    return [tuple(d) for d in dims]
+
+class FactoredFeaturizer:
+    "`SharedBottom` with a Sequential encoder of Linear/Conv2d layers (and parameter-free ones): Kronecker-factored projection of per-sample gradients from one batched backward pass."
+    def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
+        if kind not in ("rademacher", "gaussian"): raise ValueError(f"the factored featurizer needs a random projection, not {kind!r}")
+        if task_type not in ("binary", "multiclass"): raise ValueError(f"unsupported task_type {task_type!r}")
+        enc = model.encoder
+        if not isinstance(enc, torch.nn.Sequential) or any(
+                not isinstance(l, (torch.nn.Linear, torch.nn.Conv2d)) and any(True for _ in l.parameters(recurse=False)) for l in enc.modules()):
+            raise ValueError("the factored featurizer supports Sequential encoders whose parameterized layers are Linear or Conv2d; use DenseFeaturizer")
+        self.model, self.task_type, self.dtype = model, task_type, dtype
+        self.layers = [l for l in enc if isinstance(l, (torch.nn.Linear, torch.nn.Conv2d))]
+        shapes = [(l.weight.shape[0], l.weight[0].numel() + 1) for l in self.layers]
+        self.dims = _factor_dims(shapes, m_shared)
+        dev = next(model.parameters()).device
+        gen = lambda rows, r, sd: Projector(rows, r, kind, seed=sd, device=dev, dtype=dtype).P
+        self.P = [(gen(o, ro, seed + 10 + 2 * j), gen(i, ri, seed + 11 + 2 * j)) for j, ((o, i), (ro, ri)) in enumerate(zip(shapes, self.dims))]
+        self.hw = torch.stack([h.weight.detach() for h in model.heads]); self.hb = torch.stack([h.bias.detach() for h in model.heads])
+        p_head = self.hw[0].numel() + self.hb[0].numel()
+        self.ph = Projector(p_head, m_head, "identity" if m_head is None else kind, seed=seed + 1, device=dev, dtype=dtype)
+        self.m_head, self.m_shared = self.ph.m, sum(a * b for a, b in self.dims)
+        self.fingerprint = dict(kind=kind, seed=seed, m=[self.m_head, self.m_shared], featurizer="factored")
+
+    def __call__(self, X, y, task):
+        dev = self.hw.device
+        X, y, task = X.to(dev), y.to(dev), task.to(dev)
+        x = self.model.prepare(X).requires_grad_(False)
+        ins, outs = [], []
+        with torch.enable_grad():
+            for layer in self.model.encoder:
+                if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
+                    ins.append(x.detach()); x = layer(x); outs.append(x)
+                else: x = layer(x)
+            h = x
+            z = torch.einsum("bh,boh->bo", h, self.hw[task].to(h.dtype)) + self.hb[task].to(h.dtype)
+            if self.task_type == "binary": m = (2 * y.to(z.dtype) - 1) * z[:, 0]
+            else:
+                yl = y.long()
+                others = z.masked_fill(torch.nn.functional.one_hot(yl, z.shape[1]).bool(), -torch.inf)
+                m = z.gather(1, yl[:, None])[:, 0] - torch.logsumexp(others, 1)
+            grads = torch.autograd.grad(m.sum(), [z] + outs)
+        dz, deltas = grads[0], grads[1:]
+        h1 = torch.cat([h.detach(), torch.ones_like(h[:, :1])], 1)
+        g_head = torch.cat([torch.einsum("bo,bh->boh", dz, h1[:, :-1]).flatten(1), dz], 1)
+        feats = []
+        for layer, a, d, (Po, Pi) in zip(self.layers, ins, deltas, self.P):
+            d = d.to(self.dtype)
+            if isinstance(layer, torch.nn.Linear):
+                a1 = torch.cat([a, torch.ones_like(a[:, :1])], 1).to(self.dtype)
+                feats.append(torch.einsum("br,bs->brs", d @ Po, a1 @ Pi).flatten(1))
+            else:
+                U = torch.nn.functional.unfold(a, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
+                U = torch.cat([U, torch.ones_like(U[:, :1])], 1).to(self.dtype)          # (B, in*k*k + 1, L)
+                Dp = torch.einsum("bol,or->brl", d.flatten(2), Po)
+                Up = torch.einsum("bil,is->bsl", U, Pi)
+                feats.append(torch.einsum("brl,bsl->brs", Dp, Up).flatten(1))
+        return self.ph.project(g_head.to(self.dtype)), torch.cat(feats, 1), torch.sigmoid(-m.detach()).to(self.dtype)
+
+def make_featurizer(model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0,
+                    projection: str = "auto", dtype=torch.float32):
+    "`FactoredFeaturizer` where supported and a random projection is asked for (`projection='auto'`), else `DenseFeaturizer`."
+    if projection not in ("auto", "dense", "factored"): raise ValueError(f"projection must be 'auto', 'dense' or 'factored', got {projection!r}")
+    if projection == "dense" or kind == "identity": return DenseFeaturizer(model, task_type, m_head, m_shared, kind, seed, dtype)
+    try: return FactoredFeaturizer(model, task_type, m_head, m_shared, kind, seed, dtype)
+    except ValueError:
+        if projection == "factored": raise
+        return DenseFeaturizer(model, task_type, m_head, m_shared, kind, seed, dtype)
+
+# %% ../nbs/09_trak.ipynb #15
 class FeatureStore:
     "Memory-mapped feature arrays for one split, with a record of which batches are done (resumable)."
     def __init__(self, path, K: int, n_max: int, m_head: int, m_shared: int, n_batches: int, fingerprint: dict):
@@ -101,30 +194,26 @@ class FeatureStore:
         for a in (self.phi_head, self.phi_shared, self.Q): a.flush()
         self.done[b] = True; np.save(self.path / "done.npy", self.done)
 
-def featurize(model: SharedBottom, data: MultitaskData, split: str, proj_head: Projector, proj_shared: Projector,
-              task_type: str = "binary", batch_size: int = 128, store=None, progress: bool = True, dtype=torch.float32):
+def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128, store=None, progress: bool = True,
+              dtype=torch.float32):
     "Projected per-sample output gradients of a split: dict with `phi_head`, `phi_shared`, `Q` (padded by task), `mask`, `n`."
     sp = data.split(split)
     _, y_pad, mask, n = pad_tasks([(X[:, :1].float(), y.float()) for X, y in sp])
     K, n_max = mask.shape
-    gc = OutputGradients(model, task_type)
-    if (gc.p_head, gc.p_shared) != (proj_head.dim, proj_shared.dim):
-        raise ValueError(f"projectors expect ({proj_head.dim}, {proj_shared.dim}) inputs, the model has ({gc.p_head}, {gc.p_shared}) parameters")
+    mh, ms = featurizer.m_head, featurizer.m_shared
     jobs = [(k, s) for k in range(K) for s in range(0, len(sp[k][1]), batch_size)]
-    fp = dict(split=split, sizes=n.tolist(), m=[proj_head.m, proj_shared.m], seeds=[proj_head.seed, proj_shared.seed],
-              kinds=[proj_head.kind, proj_shared.kind], batch_size=batch_size,
-              params=float(sum(p.double().sum().item() for p in model.parameters())))
-    st = FeatureStore(store, K, n_max, proj_head.m, proj_shared.m, len(jobs), fp) if store is not None else None
+    fp = dict(featurizer.fingerprint, split=split, sizes=n.tolist(), batch_size=batch_size,
+              params=float(sum(p.double().sum().item() for p in featurizer.model.parameters())))
+    st = FeatureStore(store, K, n_max, mh, ms, len(jobs), fp) if store is not None else None
     if st is None:
-        out = dict(phi_head=torch.zeros(K, n_max, proj_head.m, dtype=dtype), phi_shared=torch.zeros(K, n_max, proj_shared.m, dtype=dtype),
+        out = dict(phi_head=torch.zeros(K, n_max, mh, dtype=dtype), phi_shared=torch.zeros(K, n_max, ms, dtype=dtype),
                    Q=torch.zeros(K, n_max, dtype=dtype))
     with tqdm(total=sum(n.tolist()), desc=f"featurizing {split}", disable=not progress, unit="sample") as bar:
         for b, (k, s) in enumerate(jobs):
             X, y = sp[k]
             Xb, yb = X[s:s + batch_size], y[s:s + batch_size]
             if st is not None and st.done[b]: bar.update(len(yb)); continue
-            gh, gs, Q = gc(Xb, yb, torch.full((len(yb),), k, dtype=torch.long))
-            ph, ps = proj_head.project(gh), proj_shared.project(gs)
+            ph, ps, Q = featurizer(Xb, yb, torch.full((len(yb),), k, dtype=torch.long))
             if st is not None:
                 st.phi_head[k, s:s + len(yb)] = ph.float().cpu().numpy(); st.phi_shared[k, s:s + len(yb)] = ps.float().cpu().numpy()
                 st.Q[k, s:s + len(yb)] = Q.float().cpu().numpy(); st.mark(b)
@@ -138,7 +227,7 @@ def featurize(model: SharedBottom, data: MultitaskData, split: str, proj_head: P
     out.update(mask=mask.to(out["Q"].dtype), n=n)
     return out
 
-# %% ../nbs/09_trak.ipynb #15
+# %% ../nbs/09_trak.ipynb #17
 def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype=torch.float64) -> BlockSolver:
     "Block solver for the projected Gauss-Newton matrix of the training features `F`."
     if hessian not in ("trak", "gn"): raise ValueError(f"hessian must be 'trak' or 'gn', got {hessian!r}")
@@ -174,12 +263,12 @@ def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None =
         out = torch.sign(out) * (out.abs() - threshold).clamp(min=0)
     return out
 
-# %% ../nbs/09_trak.ipynb #17
+# %% ../nbs/09_trak.ipynb #19
 class ProjectedMTIF:
     "Projected (TRAK-style) MTIF for `SharedBottom` models: scores averaged over an ensemble of trained models."
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
-                 device=None, dtype=torch.float32, progress: bool = True):
+                 projection: str = "auto", dtype=torch.float32, progress: bool = True):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")
         for m in self.models:
@@ -188,23 +277,22 @@ class ProjectedMTIF:
         self.data, self.task_type, self.kind, self.seed = data, task_type, kind, seed
         self.m_head, self.m_shared = proj_dim if isinstance(proj_dim, (tuple, list)) else (None, proj_dim)
         self.hessian, self.damping, self.batch_size, self.store = hessian, damping, batch_size, store
-        self.device, self.dtype, self.progress = device, dtype, progress
-        self._features, self._solvers = {}, {}
+        self.projection, self.dtype, self.progress = projection, dtype, progress
+        self._features, self._solvers, self._featurizers = {}, {}, {}
 
-    def _projectors(self, i: int):
-        gc = OutputGradients(self.models[i], self.task_type)
-        dev = next(self.models[i].parameters()).device
-        mk = lambda dim, m, off: Projector(dim, m, "identity" if self.kind == "identity" or m is None else self.kind,
-                                           seed=self.seed + 1000 * i + off, device=dev, dtype=self.dtype)
-        return mk(gc.p_head, self.m_head, 1), mk(gc.p_shared, self.m_shared, 2)
+    def featurizer(self, i: int):
+        "The featurizer of model `i` (its own projection seed: `seed + 1000 i`)."
+        if i not in self._featurizers:
+            self._featurizers[i] = make_featurizer(self.models[i], self.task_type, self.m_head, self.m_shared, self.kind,
+                                                   self.seed + 1000 * i, self.projection, self.dtype)
+        return self._featurizers[i]
 
     def features(self, i: int, split: str) -> dict:
         "Projected features of model `i` on a split (computed once)."
         if (i, split) not in self._features:
-            ph, ps = self._projectors(i)
             store = None if self.store is None else Path(self.store) / f"model{i}" / split
-            self._features[(i, split)] = featurize(self.models[i], self.data, split, ph, ps, self.task_type,
-                                                   self.batch_size, store, self.progress, self.dtype)
+            self._features[(i, split)] = featurize(self.featurizer(i), self.data, split, self.batch_size, store,
+                                                   self.progress, self.dtype)
         return self._features[(i, split)]
 
     def _scores(self, split: str):
