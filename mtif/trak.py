@@ -155,14 +155,13 @@ class FactoredFeaturizer:
         feats = []
         for layer, a, d, (Po, Pi) in zip(self.layers, ins, deltas, self.P):
             d = d.to(self.dtype)
+            # the bias is an extra input column of ones: its row of P_in is added instead of concatenating ones
             if isinstance(layer, torch.nn.Linear):
-                a1 = torch.cat([a, torch.ones_like(a[:, :1])], 1).to(self.dtype)
-                feats.append(torch.einsum("br,bs->brs", d @ Po, a1 @ Pi).flatten(1))
+                feats.append(torch.einsum("br,bs->brs", d @ Po, a.to(self.dtype) @ Pi[:-1] + Pi[-1]).flatten(1))
             else:
                 U = torch.nn.functional.unfold(a, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
-                U = torch.cat([U, torch.ones_like(U[:, :1])], 1).to(self.dtype)          # (B, in*k*k + 1, L)
-                Dp = torch.einsum("bol,or->brl", d.flatten(2), Po)
-                Up = torch.einsum("bil,is->bsl", U, Pi)
+                Dp = torch.einsum("bol,or->brl", d.flatten(2), Po)                          # (B, r_out, L)
+                Up = torch.einsum("bil,is->bsl", U.to(self.dtype), Pi[:-1]) + Pi[-1][None, :, None]   # (B, r_in, L)
                 feats.append(torch.einsum("brl,bsl->brs", Dp, Up).flatten(1))
         return self.ph.project(g_head.to(self.dtype)), torch.cat(feats, 1), torch.sigmoid(-m.detach()).to(self.dtype)
 
