@@ -141,7 +141,8 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
             losses = []
             for (k, (Xb, yb, wb)), hk in zip(batches.items(), hs):
                 l = per_sample_loss(model.head(hk, k), yb, task_type)
-                losses.append((l * wb).sum() / len(l) if wb is not None else l.mean())
+                lk = (l * wb).sum() / len(l) if wb is not None else l.mean()
+                losses.append(lk + model.task_penalty(k) if hasattr(model, "task_penalty") else lk)
             losses = torch.stack(losses)
             opt.zero_grad(set_to_none=False)
             weighting(losses, model=model, groups=groups, tasks=active)
