@@ -41,7 +41,7 @@ class TaskAffinity:
     def __init__(self, K: int, every: int = 1, divide_by_lr: bool = False):
         self.K, self.every, self.divide_by_lr = K, every, divide_by_lr
         self.Z = torch.zeros(K, K, dtype=torch.float64); self.C = torch.zeros(K, K, dtype=torch.float64)
-        self.nZ = torch.zeros(K, K); self.n_steps = 0
+        self.nZ = torch.zeros(K, K); self.nC = torch.zeros(K, K); self.n_steps = 0
 
     def _losses(self, model, batches, task_type):
         from mtif.nets import per_sample_loss
@@ -78,9 +78,11 @@ class TaskAffinity:
             G = [torch.autograd.grad(L[a], shared, retain_graph=a < len(tasks) - 1, allow_unused=True) for a in range(len(tasks))]
         G = [[torch.zeros_like(p) if g is None else g for g, p in zip(gs, shared)] for gs in G]
         flat = torch.stack([torch.cat([g.flatten() for g in gs]) for gs in G]).double()
-        nrm = flat.norm(dim=1).clamp_min(1e-30)
+        nrm = flat.norm(dim=1)
         idx = torch.tensor(tasks)
-        self.C[idx[:, None], idx[None, :]] += (flat @ flat.T / nrm[:, None] / nrm[None, :]).cpu()
+        ok = (nrm > 0).cpu()                      # a zero gradient has no direction: that pair is not counted
+        self.C[idx[:, None], idx[None, :]] += (flat @ flat.T / nrm.clamp_min(1e-300)[:, None] / nrm.clamp_min(1e-300)[None, :]).cpu()
+        self.nC[idx[:, None], idx[None, :]] += (ok[:, None] & ok[None, :]).float()
         L0 = L.detach()
         with torch.no_grad():
             saved = [p.detach().clone() for p in shared]
@@ -100,7 +102,7 @@ class TaskAffinity:
         return (-(self.Z / self.nZ.clamp_min(1)).T).fill_diagonal_(float("nan"))
     def cosine(self) -> torch.Tensor:
         "Harm-oriented gradient cosine, entry [k, l] = -mean cos(grad L_k, grad L_l); diagonal NaN."
-        return (-(self.C / self.nZ.clamp_min(1))).fill_diagonal_(float("nan"))
+        return (-(self.C / self.nC.clamp_min(1))).fill_diagonal_(float("nan"))
 
 # %% ../nbs/11_baselines.ipynb #11
 def random_subsets(K: int, target: int, n: int, size: int | None = None, seed: int = 0) -> torch.Tensor:
@@ -130,16 +132,20 @@ def fit_surrogate(masks: torch.Tensor, losses: torch.Tensor, target: int, ridge:
     theta = torch.full((K,), float("nan"), dtype=torch.float64); theta[src] = torch.as_tensor(reg.coef_, dtype=torch.float64)
     return dict(theta=theta, b=float(reg.intercept_), heldout_spearman=float(rho))
 
-def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, size: int | None = None, ridge: float = 0.0,
-                          seed: int = 0, progress: bool = True) -> dict:
-    "For every target: sample subsets, train, fit the surrogate. `val_loss(masks (R, K)) -> (R, K)` validation losses."
-    T = torch.full((K, K), float("nan"), dtype=torch.float64); rho, trainings = [], 0
-    for k in tqdm(range(K), desc="surrogate targets", disable=not progress):
-        M = random_subsets(K, k, n_subsets, size, seed + k)
-        y = val_loss(M)[:, k]; trainings += len(M)
-        fit = fit_surrogate(M, y, k, ridge, seed=seed + k)
+def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, ridge: float = 0.0, seed: int = 0, min_per_target: int = 8) -> dict:
+    """Surrogates for every target from one set of trainings: `n_subsets` random task subsets (each task in w.p. 1/2),
+    each trained once; target k's surrogate is fit on the subsets that contain k. `val_loss(masks (R, K)) -> (R, K)`."""
+    g = torch.Generator().manual_seed(seed)
+    M = (torch.rand(n_subsets, K, generator=g) < 0.5).double()
+    M = M[M.sum(1) > 0]
+    losses = val_loss(M)
+    T = torch.full((K, K), float("nan"), dtype=torch.float64); rho = []
+    for k in range(K):
+        rows = M[:, k] == 1
+        if rows.sum() < min_per_target: raise ValueError(f"only {int(rows.sum())} subsets contain task {k}: raise n_subsets")
+        fit = fit_surrogate(M[rows], losses[rows, k], k, ridge, seed=seed + k)
         T[k] = fit["theta"]; rho.append(fit["heldout_spearman"])
-    return dict(relatedness=T, heldout_spearman=np.array(rho), trainings=trainings)
+    return dict(relatedness=T, heldout_spearman=np.array(rho), trainings=len(M), masks=M, losses=losses)
 
 def negative_transfer_f1(theta_row: torch.Tensor, loto_row: torch.Tensor, threshold: float = 0.0) -> float:
     "F1 of flagging sources with theta > threshold as negative transfer, against LOTO (Delta > 0: removal helps)."
