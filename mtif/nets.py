@@ -104,6 +104,8 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
               progress: bool = True, eval_split: str | None = None) -> dict:
     "Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses)."
     device = torch.device(device) if device else default_device()
+    if device.type == "cuda":   # deterministic convolutions: a retraining must differ from the base run only by what was left out
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     if init_state is not None: model.load_state_dict(init_state)
     model.to(device).train()
     K = data.K
