@@ -227,8 +227,9 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
     return out
 
 # %% ../nbs/09_trak.ipynb #17
-def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype=torch.float64) -> BlockSolver:
-    "Block solver for the projected Gauss-Newton matrix of the training features `F`."
+def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype=torch.float64,
+                     relative_damping: float = 0.0) -> BlockSolver:
+    "Block solver for the projected Gauss-Newton matrix of the training features `F`, damped by `damping + relative_damping * mean diagonal`."
     if hessian not in ("trak", "gn"): raise ValueError(f"hessian must be 'trak' or 'gn', got {hessian!r}")
     ph, ps, Q, mask, n = (F[k].to(dtype) if torch.is_tensor(F[k]) else F[k] for k in ("phi_head", "phi_shared", "Q", "mask", "n"))
     w = mask if hessian == "trak" else Q * (1 - Q) * mask
@@ -236,6 +237,8 @@ def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype
     A = torch.einsum("kn,knp,knq->kpq", c, ph, ph)
     B = torch.einsum("kn,knp,knq->kpq", c, ph, ps)
     C = torch.einsum("kn,knp,knq->pq", c, ps, ps)
+    if relative_damping:
+        damping = damping + relative_damping * torch.cat([A.diagonal(dim1=-2, dim2=-1).flatten(), C.diagonal()]).mean().item()
     return BlockSolver(BlockHessian(A, B, C), damping=damping)
 
 def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=torch.float64):
@@ -267,7 +270,7 @@ class ProjectedMTIF:
     "Projected (TRAK-style) MTIF for `SharedBottom` models: scores averaged over an ensemble of trained models."
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
-                 projection: str = "auto", dtype=torch.float32, progress: bool = True):
+                 projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")
         for m in self.models:
@@ -276,6 +279,7 @@ class ProjectedMTIF:
         self.data, self.task_type, self.kind, self.seed = data, task_type, kind, seed
         self.m_head, self.m_shared = proj_dim if isinstance(proj_dim, (tuple, list)) else (None, proj_dim)
         self.hessian, self.damping, self.batch_size, self.store = hessian, damping, batch_size, store
+        self.relative_damping = relative_damping
         self.projection, self.dtype, self.progress = projection, dtype, progress
         self._features, self._solvers, self._featurizers = {}, {}, {}
 
@@ -298,7 +302,8 @@ class ProjectedMTIF:
         Ds, Ts = [], []
         for i in range(len(self.models)):
             if i not in self._solvers:
-                self._solvers[i] = projected_solver(self.features(i, "train"), self.hessian, self.damping)
+                self._solvers[i] = projected_solver(self.features(i, "train"), self.hessian, self.damping,
+                                                    relative_damping=self.relative_damping)
             D, T = projected_scores(self.features(i, "train"), self.features(i, split), self._solvers[i])
             Ds.append(D); Ts.append(T)
         return torch.stack(Ds).mean(0), torch.stack(Ts).mean(0)
