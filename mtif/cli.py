@@ -57,7 +57,7 @@ def _fmt(x):
 def summary_table(out: Path, names: list[str] | None = None) -> pd.DataFrame:
     "Join the `summary_*.csv` files in `out` (optionally only these chapters)."
     files = sorted(Path(out).glob("summary_*.csv"))
-    if names is not None: files = [f for f in files if f.stem[len("summary_"):] in names]
+    if names is not None: files = [f for f in files if any(f.stem[len("summary_"):].startswith(n) for n in names)]   # e.g. 90_benchmarks_cpu
     if not files: return pd.DataFrame(columns=["chapter", "metric", "ours", "paper", "note"])
     return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
 
