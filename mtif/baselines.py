@@ -10,6 +10,7 @@ import torch.nn as nn
 from scipy import stats
 from tqdm.auto import tqdm
 from .data import MultitaskData
+from .nets import batch_task_losses
 
 # %% auto #0
 __all__ = ['SoftSharingLinear', 'TaskAffinity', 'random_subsets', 'fit_surrogate', 'surrogate_relatedness',
@@ -43,17 +44,6 @@ class TaskAffinity:
         self.Z = torch.zeros(K, K, dtype=torch.float64); self.C = torch.zeros(K, K, dtype=torch.float64)
         self.nZ = torch.zeros(K, K); self.nC = torch.zeros(K, K); self.n_steps = 0
 
-    def _losses(self, model, batches, task_type):
-        from mtif.nets import per_sample_loss
-        h = model.features(torch.cat([b[0] for b in batches.values()]))
-        hs = torch.split(h, [len(b[0]) for b in batches.values()])
-        out = []
-        for (k, (X, y, w)), hk in zip(batches.items(), hs):
-            l = per_sample_loss(model.head(hk, k), y, task_type)
-            l = (l * w).sum() / len(l) if w is not None else l.mean()
-            out.append(l + model.task_penalty(k) if hasattr(model, "task_penalty") else l)
-        return torch.stack(out)
-
     def _step(self, opt, p, g):
         "The optimizer's update of parameter p for gradient g, without applying it."
         grp = next(gr for gr in opt.param_groups if any(q is p for q in gr["params"]))
@@ -74,7 +64,7 @@ class TaskAffinity:
         shared = [params[n] for n in model.param_groups()["shared"]]
         tasks = list(ctx.batches)
         with torch.enable_grad():
-            L = self._losses(model, ctx.batches, ctx.task_type)
+            L = batch_task_losses(model, ctx.batches, ctx.task_type)
             G = [torch.autograd.grad(L[a], shared, retain_graph=a < len(tasks) - 1, allow_unused=True) for a in range(len(tasks))]
         G = [[torch.zeros_like(p) if g is None else g for g, p in zip(gs, shared)] for gs in G]
         flat = torch.stack([torch.cat([g.flatten() for g in gs]) for gs in G]).double()
@@ -90,7 +80,7 @@ class TaskAffinity:
                 lr = 1.0
                 for p, g in zip(shared, G[a]):
                     upd, lr = self._step(opt, p, g); p.sub_(upd)
-                La = self._losses(model, ctx.batches, ctx.task_type)
+                La = batch_task_losses(model, ctx.batches, ctx.task_type)
                 for p, s in zip(shared, saved): p.copy_(s)
                 z = (1 - La / L0).double().cpu()
                 self.Z[i, idx] += z / lr if self.divide_by_lr else z

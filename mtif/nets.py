@@ -15,7 +15,7 @@ from .data import MultitaskData, default_device, pad_tasks
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct', 'StepContext',
-           'equal_weighting', 'train_mtl', 'evaluate']
+           'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -90,6 +90,17 @@ class StepContext:
     step: int
     losses: torch.Tensor | None = None
 
+def batch_task_losses(model, batches: dict, task_type: str) -> torch.Tensor:
+    "Each active task's minibatch loss (weighted mean, plus `task_penalty(k)` if the model has one), one encoder pass."
+    h = model.features(torch.cat([b[0] for b in batches.values()]))
+    hs = torch.split(h, [len(b[0]) for b in batches.values()])
+    out = []
+    for (k, (X, y, w)), hk in zip(batches.items(), hs):
+        l = per_sample_loss(model.head(hk, k), y, task_type)
+        l = (l * w).sum() / len(l) if w is not None else l.mean()
+        out.append(l + model.task_penalty(k) if hasattr(model, "task_penalty") else l)
+    return torch.stack(out)
+
 def equal_weighting(losses: torch.Tensor, model=None, groups=None, **kw):
     "EW: backpropagate the sum of the task losses."
     losses.sum().backward()
@@ -138,14 +149,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
                 pos = torch.arange(st * batch_size, (st + 1) * batch_size, device=device) % sizes[k]
                 idx = orders[k][pos[: min(batch_size, sizes[k])]]
                 batches[k] = (Xs[k][idx], ys[k][idx], W[k, idx] if W is not None else None)
-            h = model.features(torch.cat([b[0] for b in batches.values()]))
-            hs = torch.split(h, [len(b[0]) for b in batches.values()])
-            losses = []
-            for (k, (Xb, yb, wb)), hk in zip(batches.items(), hs):
-                l = per_sample_loss(model.head(hk, k), yb, task_type)
-                lk = (l * wb).sum() / len(l) if wb is not None else l.mean()
-                losses.append(lk + model.task_penalty(k) if hasattr(model, "task_penalty") else lk)
-            losses = torch.stack(losses)
+            losses = batch_task_losses(model, batches, task_type)
             opt.zero_grad(set_to_none=False)
             weighting(losses, model=model, groups=groups, tasks=active)
             ctx = StepContext(model, batches, opt, task_type, ep, st, losses.detach())
