@@ -122,11 +122,17 @@ def fit_surrogate(masks: torch.Tensor, losses: torch.Tensor, target: int, ridge:
     theta = torch.full((K,), float("nan"), dtype=torch.float64); theta[src] = torch.as_tensor(reg.coef_, dtype=torch.float64)
     return dict(theta=theta, b=float(reg.intercept_), heldout_spearman=float(rho))
 
-def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, ridge: float = 0.0, seed: int = 0, min_per_target: int = 8) -> dict:
-    """Surrogates for every target from one set of trainings: `n_subsets` random task subsets (each task in w.p. 1/2),
-    each trained once; target k's surrogate is fit on the subsets that contain k. `val_loss(masks (R, K)) -> (R, K)`."""
+def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, ridge: float = 0.0, seed: int = 0, min_per_target: int = 8,
+                          size: int | None = None) -> dict:
+    """Surrogates for every target from one set of trainings: `n_subsets` random task subsets (each task in w.p. 1/2, or
+    exactly `size` tasks), each trained once; target k's surrogate is fit on the subsets that contain k.
+    `val_loss(masks (R, K)) -> (R, K)`."""
     g = torch.Generator().manual_seed(seed)
-    M = (torch.rand(n_subsets, K, generator=g) < 0.5).double()
+    if size is None: M = (torch.rand(n_subsets, K, generator=g) < 0.5).double()
+    else:
+        if not 1 <= size <= K: raise ValueError(f"subset size must be in [1, {K}], got {size}")
+        M = torch.zeros(n_subsets, K, dtype=torch.float64)
+        M.scatter_(1, torch.rand(n_subsets, K, generator=g).argsort(1)[:, :size], 1.0)
     M = M[M.sum(1) > 0]
     losses = val_loss(M)
     T = torch.full((K, K), float("nan"), dtype=torch.float64); rho = []

@@ -67,6 +67,8 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     import papermill as pm
     from tqdm.auto import tqdm
     nbs = find_nbs(nbs).resolve()
+    if os.environ.get("MTIF_DATA"):   # chapters run inside nbs/: a relative data root must be made absolute here
+        os.environ["MTIF_DATA"] = str(Path(os.environ["MTIF_DATA"]).resolve())
     todo = chapters(nbs, only)
     out = Path(out or (nbs.parent / "runs" / "quick" if quick else nbs.parent / "figures" / "executed")).resolve()
     out.mkdir(parents=True, exist_ok=True)

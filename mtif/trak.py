@@ -283,6 +283,12 @@ class ProjectedMTIF:
         self.projection, self.dtype, self.progress = projection, dtype, progress
         self._features, self._solvers, self._featurizers = {}, {}, {}
 
+    def set_damping(self, damping: float = 0.0, relative_damping: float = 0.0) -> "ProjectedMTIF":
+        "Change the damping; the features are kept, only the solvers are rebuilt."
+        self.damping, self.relative_damping = damping, relative_damping
+        self._solvers.clear()
+        return self
+
     def featurizer(self, i: int):
         "The featurizer of model `i` (its own projection seed: `seed + 1000 i`)."
         if i not in self._featurizers:

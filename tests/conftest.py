@@ -4,3 +4,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 import torch
 torch.set_num_threads(1)
+# The notebooks run with nbs/ as their working directory: make a relative data root absolute first.
+if os.environ.get("MTIF_DATA"):
+    os.environ["MTIF_DATA"] = os.path.abspath(os.environ["MTIF_DATA"])
