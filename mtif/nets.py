@@ -134,7 +134,9 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     Xs = [X.to(device) for X, _ in data.train]; ys = [y.to(device) for _, y in data.train]
     groups = model.param_groups()
     weighting = weighting or equal_weighting
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    extra = list(weighting.parameters()) if isinstance(weighting, nn.Module) else []   # learnable loss weights (UW, GradNorm, IMTL)
+    if extra: weighting.to(device)
+    opt = torch.optim.Adam(list(model.parameters()) + extra, lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size or epochs + 1, gamma=step_gamma)
     steps = math.ceil(max(sizes) / batch_size)
     hist = dict(epoch=[], train_loss=[], seconds=[])
@@ -151,7 +153,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
                 batches[k] = (Xs[k][idx], ys[k][idx], W[k, idx] if W is not None else None)
             losses = batch_task_losses(model, batches, task_type)
             opt.zero_grad(set_to_none=False)
-            weighting(losses, model=model, groups=groups, tasks=active)
+            weighting(losses, model=model, groups=groups, tasks=active, epoch=ep, step=st)
             ctx = StepContext(model, batches, opt, task_type, ep, st, losses.detach())
             for cb in callbacks: cb(ctx)
             opt.step()
