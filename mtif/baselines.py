@@ -152,10 +152,10 @@ def negative_transfer_f1(theta_row: torch.Tensor, loto_row: torch.Tensor, thresh
 
 def linear_subset_losses(model, data: MultitaskData, split: str = "val"):
     "For an exact linear model: `masks (R, K) -> (R, K)` validation losses of exact refits on each task subset (batched)."
-    from mtif.retrain import _refit_deltas
+    from mtif.retrain import refit_deltas
     def f(masks):
         _, _, mask, _ = model.padded(data, "train")
         w = mask.expand(len(masks), *mask.shape).clone()
         V = model.split_losses(data, split)
-        return V - _refit_deltas(model, data, split, w, masks.to(mask.dtype), None, False, "subsets")
+        return V - refit_deltas(model, data, split, w, masks.to(mask.dtype), None, False, "subsets")
     return f

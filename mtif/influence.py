@@ -11,7 +11,8 @@ from .hessian import BlockSolver
 from .linear import MultitaskGLM
 
 # %% auto #0
-__all__ = ['target_solves', 'block_scores', 'block_task_scores', 'data_influence_all', 'data_influence', 'task_influence']
+__all__ = ['target_solves', 'block_scores', 'block_task_scores', 'nan_pad', 'data_influence_all', 'check_target',
+           'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #6
 def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
@@ -56,7 +57,8 @@ def block_task_scores(U, grad_shared: torch.Tensor) -> torch.Tensor:
 
 def _target_solves(s): return target_solves(s.solver, s.q)
 
-def _nan_pad(t, mask):
+def nan_pad(t, mask):
+    "`t` with NaN where `mask` is 0 (padding rows)."
     return torch.where(mask.bool(), t, torch.full_like(t, float("nan")))
 
 def _first_order_data(s, part="total"):
@@ -99,16 +101,17 @@ def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "v
     else:
         if part != "total": raise ValueError("the direct/shared split is defined for first-order scores only")
         D = _newton_data(model, s)
-    return _nan_pad(D, s.mask[None].expand_as(D))
+    return nan_pad(D, s.mask[None].expand_as(D))
 
-def _check_target(target, K):
+def check_target(target, K):
+    "Raise unless `target` is a task index in [0, K)."
     if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < K:
         raise ValueError(f"unknown target task {target!r}: the data has tasks 0..{K - 1}")
 
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total") -> list:
     "Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`."
-    _check_target(target, data.K)
+    check_target(target, data.K)
     D = data_influence_all(model, data, split, method, part)[target]
     return [D[l, :n] for l, n in enumerate(data.sizes("train"))]
 

@@ -8,13 +8,13 @@ import torch
 from tqdm.auto import tqdm
 from .data import MultitaskData
 from .linear import MultitaskGLM, MultitaskRidge
-from .influence import data_influence_all, _check_target
+from .influence import data_influence_all, check_target
 
 # %% auto #0
-__all__ = ['loo_all', 'loo', 'loto', 'loo_closed_form']
+__all__ = ['refit_deltas', 'loo_all', 'loo', 'loto', 'loo_closed_form']
 
 # %% ../nbs/04_retrain.ipynb #6
-def _refit_deltas(model: MultitaskGLM, data: MultitaskData, split: str, weights, active, chunk: int | None,
+def refit_deltas(model: MultitaskGLM, data: MultitaskData, split: str, weights, active, chunk: int | None,
                   progress: bool, desc: str) -> torch.Tensor:
     "Exact warm-started refits for a batch of (weights, active) problems; returns `V(all) - V(refit)` as `(R, K)`."
     model.check_data(data)
@@ -48,14 +48,14 @@ def loo_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", chunk:
     weights = mask.expand(len(ls), *mask.shape).clone()
     weights[torch.arange(len(ls)), ls, is_] = 0
     active = torch.ones(len(ls), data.K, dtype=mask.dtype, device=mask.device)
-    deltas = _refit_deltas(model, data, split, weights, active, chunk, progress, "LOO refits")   # (N, K)
+    deltas = refit_deltas(model, data, split, weights, active, chunk, progress, "LOO refits")   # (N, K)
     D = torch.full((data.K, *mask.shape), float("nan"), dtype=mask.dtype, device=mask.device)
     D[:, ls, is_] = deltas.T
     return D
 
 def loo(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val", **kw) -> list:
     "Brute-force Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). (Use `loo_all` for every target at once.)"
-    _check_target(target, data.K)
+    check_target(target, data.K)
     D = loo_all(model, data, split, **kw)[target]
     return [D[l, :n] for l, n in enumerate(data.sizes("train"))]
 
@@ -67,7 +67,7 @@ def loto(model: MultitaskGLM, data: MultitaskData, split: str = "val", chunk: in
     K = data.K
     active = 1 - torch.eye(K, dtype=mask.dtype, device=mask.device)
     weights = mask.expand(K, *mask.shape).clone()
-    T = _refit_deltas(model, data, split, weights, active, chunk, progress, "LOTO refits").T.contiguous()
+    T = refit_deltas(model, data, split, weights, active, chunk, progress, "LOTO refits").T.contiguous()
     return T.fill_diagonal_(float("nan"))
 
 def loo_closed_form(model: MultitaskRidge, data: MultitaskData, target: int | None = None, split: str = "val"):
@@ -77,5 +77,5 @@ def loo_closed_form(model: MultitaskRidge, data: MultitaskData, target: int | No
                         "use loo() (brute force) or data_influence(..., method='newton') (one Newton step)")
     D = data_influence_all(model, data, split, method="newton")
     if target is None: return D
-    _check_target(target, data.K)
+    check_target(target, data.K)
     return [D[target, l, :n] for l, n in enumerate(data.sizes("train"))]

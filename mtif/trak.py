@@ -12,7 +12,7 @@ from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 from .data import MultitaskData, default_device, pad_tasks
 from .hessian import BlockHessian, BlockSolver
-from .influence import target_solves, block_scores, block_task_scores, _nan_pad, _check_target
+from .influence import target_solves, block_scores, block_task_scores, nan_pad, check_target
 from .nets import SharedBottom
 
 # %% auto #0
@@ -251,7 +251,7 @@ def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=t
     gh, gs = g(F_train, "phi_head") * F_train["mask"].to(dtype)[..., None], g(F_train, "phi_shared") * F_train["mask"].to(dtype)[..., None]
     D = block_scores(U, gh, F_train["n"].to(dtype), gs)
     T = block_task_scores(U, gs.sum(1) / F_train["n"].to(dtype)[:, None])
-    return _nan_pad(D, F_train["mask"][None].expand_as(D)), T
+    return nan_pad(D, F_train["mask"][None].expand_as(D)), T
 
 def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
     "Per target (first axis): keep the `topk` scores largest in magnitude (others 0) and/or soft-threshold by `threshold`."
@@ -321,7 +321,7 @@ class ProjectedMTIF:
 
     def data_influence(self, target: int, split: str = "val", **kw) -> list:
         "Predicted Delta_target^{li}: a list of K tensors (n_l,). Positive = harmful to `target`."
-        _check_target(target, self.data.K)
+        check_target(target, self.data.K)
         D = self.data_influence_all(split, **kw)[target]
         return [D[l, :n] for l, n in enumerate(self.data.sizes("train"))]
 
