@@ -8,7 +8,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 from scipy import stats
-from tqdm.auto import tqdm
 from .data import MultitaskData
 from .nets import batch_task_losses
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_datasets.ipynb #3
 from __future__ import annotations
-import hashlib, os, shutil, urllib.request, urllib.error, zipfile
+import hashlib, os, urllib.request, urllib.error, zipfile
 from pathlib import Path
 import numpy as np
 import torch

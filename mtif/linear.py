@@ -4,11 +4,10 @@
 
 # %% ../nbs/02_linear_models.ipynb #3
 from __future__ import annotations
-import math
 import torch
 import torch.nn.functional as F
 from .data import MultitaskData, pad_tasks
-from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError, block_hessian, block_gradient
+from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError
 
 # %% auto #0
 __all__ = ['MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'select_lambda']

@@ -5,13 +5,12 @@
 # %% ../nbs/08_nets.ipynb #3
 from __future__ import annotations
 import math, time
-from dataclasses import dataclass, field
-import numpy as np
+from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .data import MultitaskData, default_device, pad_tasks
+from .data import MultitaskData, default_device
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct', 'StepContext',

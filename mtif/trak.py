@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_trak.ipynb #3
 from __future__ import annotations
-import json, math, os
+import json, math
 from pathlib import Path
 import numpy as np
 import torch
