@@ -14,7 +14,7 @@ from .data import MultitaskData, default_device
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct', 'StepContext',
-           'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate']
+           'split_features', 'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -45,10 +45,11 @@ class SharedBottom(nn.Module):
     def head(self, h: torch.Tensor, k: int) -> torch.Tensor:
         "Head k's outputs `(B, out_dim)` from features `h`."
         return self.heads[k](h)
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        "All heads' outputs: `(B, K, out_dim)`."
+    def forward(self, x: torch.Tensor, task: int | None = None) -> torch.Tensor:
+        "All heads' outputs `(B, K, out_dim)`, or head `task`'s alone `(B, out_dim)`."
         h = self.features(x)
-        return torch.stack([hd(h) for hd in self.heads], 1)
+        if task is not None: return self.head(h, task)
+        return torch.stack([self.head(h, k) for k in range(self.K)], 1)
     def param_groups(self) -> dict:
         "Parameter names: `shared` (gamma) and `tasks[k]` (theta_k)."
         names = [n for n, _ in self.named_parameters()]
@@ -89,10 +90,15 @@ class StepContext:
     step: int
     losses: torch.Tensor | None = None
 
+def split_features(h, sizes: list) -> list:
+    "Split shared features along the batch: a tensor, or a tuple of tensors (mixture-of-experts models), into `len(sizes)` pieces."
+    if isinstance(h, tuple): return list(zip(*[torch.split(t, sizes) for t in h]))
+    return list(torch.split(h, sizes))
+
 def batch_task_losses(model, batches: dict, task_type: str) -> torch.Tensor:
     "Each active task's minibatch loss (weighted mean, plus `task_penalty(k)` if the model has one), one encoder pass."
     h = model.features(torch.cat([b[0] for b in batches.values()]))
-    hs = torch.split(h, [len(b[0]) for b in batches.values()])
+    hs = split_features(h, [len(b[0]) for b in batches.values()])
     out = []
     for (k, (X, y, w)), hk in zip(batches.items(), hs):
         l = per_sample_loss(model.head(hk, k), y, task_type)

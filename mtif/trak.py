@@ -16,8 +16,9 @@ from .influence import target_solves, block_scores, block_task_scores, nan_pad, 
 from .nets import SharedBottom
 
 # %% auto #0
-__all__ = ['Projector', 'OutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer', 'make_featurizer', 'FeatureStore',
-           'featurize', 'projected_solver', 'projected_scores', 'sparsify', 'ProjectedMTIF']
+__all__ = ['Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer',
+           'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores', 'sparsify',
+           'ProjectedMTIF', 'dense_gn_mtif']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -50,6 +51,12 @@ class Projector:
         return out
 
 # %% ../nbs/09_trak.ipynb #11
+def output_margin(z: torch.Tensor, y: torch.Tensor, task_type: str) -> torch.Tensor:
+    "TRAK's margin of one sample's outputs `z (out_dim,)`: (2y-1) z for binary tasks, z_y - logsumexp(z_others) for multiclass."
+    if task_type == "binary": return (2 * y - 1) * z[0]
+    others = torch.where(torch.arange(len(z), device=z.device) == y.long(), torch.full_like(z, -torch.inf), z)
+    return z[y.long()] - torch.logsumexp(others, 0)
+
 class OutputGradients:
     "Per-sample gradients of the margin of each sample's task head: `(g_head (B, p_theta), g_shared (B, p_gamma), Q (B,))`."
     def __init__(self, model: SharedBottom, task_type: str = "binary"):
@@ -66,11 +73,7 @@ class OutputGradients:
 
     def _margin(self, enc, hw, hb, x, y):
         h = functional_call(self.model.encoder, enc, (self.model.prepare(x[None]),))[0]
-        z = hw @ h + hb
-        if self.task_type == "binary": return (2 * y - 1) * z[0]
-        zy = z[y.long()]
-        others = torch.where(torch.arange(len(z), device=z.device) == y.long(), torch.full_like(z, -torch.inf), z)
-        return zy - torch.logsumexp(others, 0)
+        return output_margin(hw @ h + hb, y, self.task_type)
 
     def __call__(self, X: torch.Tensor, y: torch.Tensor, task: torch.Tensor):
         dev = self.hw.device
@@ -84,10 +87,45 @@ class OutputGradients:
         return g_head, g_shared, torch.sigmoid(-m)
 
 # %% ../nbs/09_trak.ipynb #13
+class TaskOutputGradients:
+    "Per-sample margin gradients for any model with `forward(x, task=k)` and `param_groups()`: `(g_theta (B, p_theta), g_gamma (B, p_gamma), Q (B,))`."
+    def __init__(self, model, task_type: str = "binary"):
+        if task_type not in ("binary", "multiclass"): raise ValueError(f"projected MTIF supports 'binary' and 'multiclass' tasks, not {task_type!r}")
+        self.model, self.task_type = model, task_type
+        groups, params = model.param_groups(), dict(model.named_parameters())
+        self.shared_names, self.task_names = groups["shared"], groups["tasks"]
+        self.shared = {n: params[n].detach() for n in self.shared_names}
+        self.theta = [{n: params[n].detach() for n in names} for names in self.task_names]
+        sizes = sorted({sum(p.numel() for p in t.values()) for t in self.theta})
+        if len(sizes) != 1: raise ValueError(f"every task's parameter block must have the same size for the block solver, got sizes {sizes}")
+        self.p_head, self.p_shared = sizes[0], sum(p.numel() for p in self.shared.values())
+        self.device, self.dtype = params[self.shared_names[0]].device, params[self.shared_names[0]].dtype
+
+    def _margin(self, shared, theta, x, y, k):
+        z = functional_call(self.model, {**shared, **theta}, (x[None],), dict(task=k))[0]
+        return output_margin(z, y, self.task_type)
+
+    def __call__(self, X: torch.Tensor, y: torch.Tensor, task: torch.Tensor):
+        X, y, task = X.to(self.device), y.to(self.device, self.dtype), task.to(self.device)
+        B = len(X)
+        gh = torch.empty(B, self.p_head, dtype=self.dtype, device=self.device)
+        gs = torch.empty(B, self.p_shared, dtype=self.dtype, device=self.device)
+        m = torch.empty(B, dtype=self.dtype, device=self.device)
+        for k in task.unique().tolist():
+            idx = (task == k).nonzero()[:, 0]
+            f = lambda s_, t_, x_, y_, k=k: self._margin(s_, t_, x_, y_, k)
+            g_s, g_t = vmap(grad(f, argnums=(0, 1)), in_dims=(None, None, 0, 0))(self.shared, self.theta[k], X[idx], y[idx])
+            gh[idx] = torch.cat([g_t[n].flatten(1) for n in self.task_names[k]], 1)
+            gs[idx] = torch.cat([g_s[n].flatten(1) for n in self.shared_names], 1)
+            with torch.no_grad(): m[idx] = vmap(f, in_dims=(None, None, 0, 0))(self.shared, self.theta[k], X[idx], y[idx])
+        return gh, gs, torch.sigmoid(-m)
+
+# %% ../nbs/09_trak.ipynb #15
 class DenseFeaturizer:
-    "Any `SharedBottom`: vmap(grad) per-sample gradients, then one seeded `Projector` per block."
+    "Any model with the trainer's contract: vmap(grad) per-sample gradients, then one seeded `Projector` per block."
     def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
-        self.model, self.gc = model, OutputGradients(model, task_type)
+        self.model = model
+        self.gc = OutputGradients(model, task_type) if isinstance(model, SharedBottom) else TaskOutputGradients(model, task_type)
         dev = next(model.parameters()).device
         mk = lambda dim, m, off: Projector(dim, m, "identity" if kind == "identity" or m is None else kind, seed=seed + off, device=dev, dtype=dtype)
         self.ph, self.ps = mk(self.gc.p_head, m_head, 1), mk(self.gc.p_shared, m_shared, 2)
@@ -114,10 +152,10 @@ class FactoredFeaturizer:
     def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
         if kind not in ("rademacher", "gaussian"): raise ValueError(f"the factored featurizer needs a random projection, not {kind!r}")
         if task_type not in ("binary", "multiclass"): raise ValueError(f"unsupported task_type {task_type!r}")
-        enc = model.encoder
-        if not isinstance(enc, torch.nn.Sequential) or any(
+        enc = getattr(model, "encoder", None)
+        if not isinstance(model, SharedBottom) or not isinstance(enc, torch.nn.Sequential) or any(
                 not isinstance(l, (torch.nn.Linear, torch.nn.Conv2d)) and any(True for _ in l.parameters(recurse=False)) for l in enc.modules()):
-            raise ValueError("the factored featurizer supports Sequential encoders whose parameterized layers are Linear or Conv2d; use DenseFeaturizer")
+            raise ValueError("the factored featurizer supports SharedBottom models with Sequential encoders whose parameterized layers are Linear or Conv2d; use DenseFeaturizer")
         self.model, self.task_type, self.dtype = model, task_type, dtype
         self.layers = [l for l in enc if isinstance(l, (torch.nn.Linear, torch.nn.Conv2d))]
         shapes = [(l.weight.shape[0], l.weight[0].numel() + 1) for l in self.layers]
@@ -175,7 +213,7 @@ def make_featurizer(model, task_type="binary", m_head=None, m_shared=512, kind="
         if projection == "factored": raise
         return DenseFeaturizer(model, task_type, m_head, m_shared, kind, seed, dtype)
 
-# %% ../nbs/09_trak.ipynb #15
+# %% ../nbs/09_trak.ipynb #17
 class FeatureStore:
     "Memory-mapped feature arrays for one split, with a record of which batches are done (resumable)."
     def __init__(self, path, K: int, n_max: int, m_head: int, m_shared: int, n_batches: int, fingerprint: dict):
@@ -226,7 +264,7 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
     out.update(mask=mask.to(out["Q"].dtype), n=n)
     return out
 
-# %% ../nbs/09_trak.ipynb #17
+# %% ../nbs/09_trak.ipynb #19
 def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype=torch.float64,
                      relative_damping: float = 0.0) -> BlockSolver:
     "Block solver for the projected Gauss-Newton matrix of the training features `F`, damped by `damping + relative_damping * mean diagonal`."
@@ -265,17 +303,17 @@ def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None =
         out = torch.sign(out) * (out.abs() - threshold).clamp(min=0)
     return out
 
-# %% ../nbs/09_trak.ipynb #19
+# %% ../nbs/09_trak.ipynb #21
 class ProjectedMTIF:
-    "Projected (TRAK-style) MTIF for `SharedBottom` models: scores averaged over an ensemble of trained models."
+    "Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores averaged over an ensemble of trained models."
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
                  projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")
         for m in self.models:
-            if not isinstance(m, SharedBottom) or m.K != data.K:
-                raise ValueError(f"every model must be a SharedBottom with {data.K} heads, one per task of the data")
+            if not hasattr(m, "param_groups") or getattr(m, "K", None) != data.K:
+                raise ValueError(f"every model must follow the trainer's contract (param_groups(), forward(x, task=k)) with {data.K} heads, one per task of the data")
         self.data, self.task_type, self.kind, self.seed = data, task_type, kind, seed
         self.m_head, self.m_shared = proj_dim if isinstance(proj_dim, (tuple, list)) else (None, proj_dim)
         self.hessian, self.damping, self.batch_size, self.store = hessian, damping, batch_size, store
@@ -328,3 +366,33 @@ class ProjectedMTIF:
     def task_influence(self, split: str = "val") -> torch.Tensor:
         "Predicted Delta_k^l `(K, K)`, diagonal NaN."
         return self._scores(split)[1]
+
+# %% ../nbs/09_trak.ipynb #23
+def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val"):
+    "Dense reference for `ProjectedMTIF` with the identity projection on a tiny binary-task model: `(D (K, K, n_max), T (K, K))`."
+    names, params = zip(*model.named_parameters())
+    shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
+    w0 = torch.cat([p.detach().flatten() for p in params])
+    def margins(w, X, y, k):
+        ps = dict(zip(names, [t.view(s) for t, s in zip(torch.split(w, sizes), shapes)]))
+        return (2 * y - 1) * functional_call(model, ps, (X,), dict(task=k))[:, 0]
+    def grads(sp):
+        out = []
+        for k, (X, y) in enumerate(data.split(sp)):
+            X, y = X.to(w0.device), y.to(w0.device, w0.dtype)
+            out.append((torch.func.jacrev(margins)(w0, X, y, k), torch.sigmoid(-margins(w0, X, y, k))))
+        return out
+    tr, va, K = grads("train"), grads(split), data.K
+    H = rho * torch.eye(len(w0), dtype=w0.dtype, device=w0.device)
+    for J, Q in tr: H += (J.T * (torch.ones_like(Q) if hessian == "trak" else Q * (1 - Q))) @ J / len(Q)
+    Hinv = torch.linalg.inv(H)
+    qs = torch.stack([(-Q[:, None] * J).mean(0) for J, Q in va])
+    shared = set(model.param_groups()["shared"])
+    mask = torch.cat([torch.full((s,), n in shared) for n, s in zip(names, sizes)]).to(w0.device)
+    D = torch.full((K, K, max(data.sizes("train"))), float("nan"), dtype=w0.dtype, device=w0.device)
+    T = torch.full((K, K), float("nan"), dtype=w0.dtype, device=w0.device)
+    for l, (J, Q) in enumerate(tr):
+        g = -Q[:, None] * J
+        D[:, l, :len(Q)] = -(qs @ Hinv @ g.T) / len(Q)
+        T[:, l] = -(qs @ Hinv @ (g.mean(0) * mask))
+    return D, T.fill_diagonal_(float("nan"))
