@@ -17,7 +17,7 @@ from .nets import train_mtl, evaluate, per_sample_loss
 
 # %% auto #0
 __all__ = ['harm_scores', 'valid_mask', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection',
-           'select_data']
+           'select_data', 'run_cells', 'selection_table']
 
 # %% ../nbs/15_selection.ipynb #6
 def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
@@ -184,3 +184,35 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     report = pd.DataFrame(rows); report["chosen"] = (report.rule == "mtif") & (report.fraction == best)
     kept = [torch.nonzero(~mask[k, :len(y)])[:, 0] for k, (_, y) in enumerate(data.train)]
     return Selection(kept, mask, best, scores, report, model, masks)
+
+# %% ../nbs/15_selection.ipynb #18
+def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) -> pd.DataFrame:
+    "Run `fn(**cell) -> list of row dicts` for each cell not yet in the CSV at `path`; rows carry the cell's keys. Returns all rows."
+    from pathlib import Path
+    path = Path(path)
+    done = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    key = lambda c: tuple(str(c[k]) for k in sorted(c))
+    have = set() if done.empty else {key(r) for r in done[sorted(cells[0])].astype(str).to_dict("records")} if cells else set()
+    todo = [c for c in cells if key(c) not in have]
+    for c in tqdm(todo, desc=desc, disable=not progress):
+        rows = pd.DataFrame([{**c, **r} for r in fn(**c)])
+        done = pd.concat([done, rows], ignore_index=True)
+        done.to_csv(path, index=False)
+    return done
+
+def selection_table(runs: pd.DataFrame, by: str, metric: str = "test_acc") -> pd.DataFrame:
+    "Mean ± s.e. over seeds of `metric` per `by` group and rule, and the paired change of each rule against 'none'."
+    sem = lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
+    wide = runs.pivot_table(index=[by, "seed"], columns="rule", values=metric)
+    out = {}
+    for g, w in wide.groupby(level=0, sort=False):
+        row = {}
+        for rule in [r for r in ("none", "mtif", "random", "highest training loss") if r in w]:
+            v = w[rule].dropna()
+            row[f"{rule}"] = f"{v.mean():.4f} ± {sem(v):.4f}" if len(v) else ""
+            if rule != "none" and len(v):
+                d = (w[rule] - w["none"]).dropna()
+                row[f"{rule} - none"] = f"{d.mean():+.4f} ± {sem(d):.4f}"
+        row["seeds"] = len(w)
+        out[g] = row
+    return pd.DataFrame(out).T
