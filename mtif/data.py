@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['default_device', 'data_root', 'MultitaskData', 'pad_tasks', 'unpad', 'make_synthetic', 'binarize']
+__all__ = ['default_device', 'data_root', 'MultitaskData', 'pad_tasks', 'unpad', 'make_synthetic', 'binarize', 'standardize',
+           'corrupt_labels']
 
 # %% ../nbs/00_data.ipynb #6
 def default_device() -> torch.device:
@@ -132,3 +133,29 @@ def binarize(data: MultitaskData, threshold: float = 0.0) -> MultitaskData:
     "A copy of `data` with targets replaced by `1[y > threshold]`."
     b = lambda sp: [(X, (y > threshold).to(y.dtype)) for X, y in sp]
     return MultitaskData(b(data.train), b(data.val), b(data.test), list(data.names), dict(data.meta))
+
+# %% ../nbs/00_data.ipynb #23
+def standardize(data: MultitaskData, transform=None, eps: float = 1e-6) -> MultitaskData:
+    "Apply `transform` to X, then standardize every split with the training split's pooled per-feature mean and std."
+    f = transform or (lambda X: X)
+    Xtr = torch.cat([f(X.double()) for X, _ in data.train])
+    mu, sd = Xtr.mean(0), Xtr.std(0) + eps
+    t = lambda sp: [((f(X.double()) - mu) / sd, y) for X, y in sp]
+    return MultitaskData(t(data.train), t(data.val), t(data.test), list(data.names), dict(data.meta))
+
+def corrupt_labels(data: MultitaskData, frac: float, seed: int = 0, n_classes: int | None = None, offset: float | None = None):
+    "Corrupt a fraction `frac` of the training labels (classes: another class; regression: +-`offset`). Returns `(data, mask (K, n_max))`."
+    if (n_classes is None) == (offset is None): raise ValueError("give exactly one of n_classes (classification) or offset (regression)")
+    if not 0 <= frac <= 1: raise ValueError(f"frac must lie in [0, 1], got {frac}")
+    sizes = data.sizes("train")
+    valid = torch.arange(max(sizes))[None] < torch.tensor(sizes)[:, None]
+    g = torch.Generator().manual_seed(seed)
+    bad = (torch.rand(valid.shape, generator=g) < frac) & valid
+    if n_classes is not None:
+        shift = torch.randint(1, n_classes, valid.shape, generator=g)
+        new = lambda k, y: torch.where(bad[k, :len(y)].to(y.device), (y.long() + shift[k, :len(y)].to(y.device)) % n_classes, y.long()).to(y.dtype)
+    else:
+        sign = torch.where(torch.rand(valid.shape, generator=g) < 0.5, -1.0, 1.0)
+        new = lambda k, y: y + offset * (bad[k, :len(y)] * sign[k, :len(y)]).to(y.device, y.dtype)
+    train = [(X, new(k, y)) for k, (X, y) in enumerate(data.train)]
+    return MultitaskData(train, data.val, data.test, list(data.names), dict(data.meta)), bad
