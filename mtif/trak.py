@@ -54,8 +54,8 @@ class Projector:
 def output_margin(z: torch.Tensor, y: torch.Tensor, task_type: str) -> torch.Tensor:
     "TRAK's margin of one sample's outputs `z (out_dim,)`: (2y-1) z for binary tasks, z_y - logsumexp(z_others) for multiclass."
     if task_type == "binary": return (2 * y - 1) * z[0]
-    others = torch.where(torch.arange(len(z), device=z.device) == y.long(), torch.full_like(z, -torch.inf), z)
-    return z[y.long()] - torch.logsumexp(others, 0)
+    onehot = torch.arange(z.shape[-1], device=z.device) == y.long()          # no indexing by y: vmap-safe
+    return (z * onehot).sum(-1) - torch.logsumexp(torch.where(onehot, torch.full_like(z, -torch.inf), z), -1)
 
 class OutputGradients:
     "Per-sample gradients of the margin of each sample's task head: `(g_head (B, p_theta), g_shared (B, p_gamma), Q (B,))`."
