@@ -9,11 +9,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .data import MultitaskData
-from .nets import SharedBottom, cnn_encoder, mlp_encoder
+from .nets import MultitaskNet, SharedBottom, cnn_encoder, mlp_encoder
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'register_arch', 'architecture', 'MultitaskNet', 'hps', 'MMoE', 'mmoe', 'CGC', 'smooth_step',
-           'DSelectK', 'cgc', 'dselect_k']
+__all__ = ['ARCHITECTURES', 'register_arch', 'architecture', 'hps', 'MMoE', 'mmoe', 'CGC', 'smooth_step', 'DSelectK', 'cgc',
+           'dselect_k']
 
 # %% ../nbs/14_architectures.ipynb #6
 ARCHITECTURES = {}
@@ -28,30 +28,6 @@ def architecture(name: str, data: MultitaskData, seed: int = 0, **kw) -> nn.Modu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return ARCHITECTURES[name](data, **kw)
-
-class MultitaskNet(nn.Module):
-    "Base class: declare `shared_modules` (gamma) and `task_modules` (entry k of each is theta_k); the contract follows."
-    shared_modules: tuple = ()
-    task_modules: tuple = ()
-    def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        "Reshape stored inputs to the input shape; uint8 images become floats in [0, 1]."
-        dt = self.heads[0].weight.dtype
-        x = x.to(dt) / 255 if x.dtype == torch.uint8 else x.to(dt)
-        return x.reshape(len(x), *self.in_shape) if self.in_shape else x
-    def forward(self, x: torch.Tensor, task: int | None = None) -> torch.Tensor:
-        "All heads' outputs `(B, K, out_dim)`, or head `task`'s alone `(B, out_dim)`."
-        h = self.features(x)
-        if task is not None: return self.head(h, task)
-        return torch.stack([self.head(h, k) for k in range(self.K)], 1)
-    def param_groups(self) -> dict:
-        "Parameter names: `shared` (gamma) and `tasks[k]` (theta_k), from the declared module names."
-        names = [n for n, _ in self.named_parameters()]
-        shared = [n for n in names if n.split(".")[0] in self.shared_modules]
-        tasks = [[n for n in names if n.split(".")[0] in self.task_modules and n.split(".")[1] == str(k)] for k in range(self.K)]
-        seen = shared + [n for t in tasks for n in t]
-        if sorted(seen) != sorted(names):
-            raise ValueError(f"parameters in no group or in two: {sorted(set(names) ^ set(seen))}")
-        return dict(shared=shared, tasks=tasks)
 
 def _expert_factory(data: MultitaskData, hidden: int, channels):
     shape = data.meta.get("image_shape")

@@ -13,8 +13,8 @@ from tqdm.auto import tqdm
 from .data import MultitaskData, default_device
 
 # %% auto #0
-__all__ = ['cnn_encoder', 'mlp_encoder', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct', 'StepContext',
-           'split_features', 'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate']
+__all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
+           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -30,31 +30,41 @@ def mlp_encoder(in_dim: int, hidden: int = 128, depth: int = 1) -> nn.Module:
     for _ in range(depth): layers += [nn.Linear(d, hidden), nn.ReLU()]; d = hidden
     return nn.Sequential(*layers)
 
-class SharedBottom(nn.Module):
-    "Hard parameter sharing: `encoder` (gamma) and one linear head per task (theta_k)."
-    def __init__(self, encoder: nn.Module, hidden: int, K: int, out_dim: int = 1, in_shape: tuple | None = None):
-        super().__init__()
-        self.encoder, self.in_shape, self.K, self.out_dim = encoder, in_shape, K, out_dim
-        self.heads = nn.ModuleList(nn.Linear(hidden, out_dim) for _ in range(K))
+class MultitaskNet(nn.Module):
+    "The model contract. Subclasses declare `shared_modules` (gamma) and `task_modules` (entry k of each is theta_k) and define `features` and `head`."
+    shared_modules: tuple = ()
+    task_modules: tuple = ()
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         "Reshape stored inputs to the model's input shape; uint8 images become floats in [0, 1]."
         dt = self.heads[0].weight.dtype
         x = x.to(dt) / 255 if x.dtype == torch.uint8 else x.to(dt)
         return x.reshape(len(x), *self.in_shape) if self.in_shape else x
-    def features(self, x): return self.encoder(self.prepare(x))
-    def head(self, h: torch.Tensor, k: int) -> torch.Tensor:
-        "Head k's outputs `(B, out_dim)` from features `h`."
-        return self.heads[k](h)
     def forward(self, x: torch.Tensor, task: int | None = None) -> torch.Tensor:
         "All heads' outputs `(B, K, out_dim)`, or head `task`'s alone `(B, out_dim)`."
         h = self.features(x)
         if task is not None: return self.head(h, task)
         return torch.stack([self.head(h, k) for k in range(self.K)], 1)
     def param_groups(self) -> dict:
-        "Parameter names: `shared` (gamma) and `tasks[k]` (theta_k)."
+        "Parameter names: `shared` (gamma) and `tasks[k]` (theta_k), derived from the declared module names."
         names = [n for n, _ in self.named_parameters()]
-        return dict(shared=[n for n in names if n.startswith("encoder.")],
-                    tasks=[[n for n in names if n.startswith(f"heads.{k}.")] for k in range(self.K)])
+        shared = [n for n in names if n.split(".")[0] in self.shared_modules]
+        tasks = [[n for n in names if n.split(".")[0] in self.task_modules and n.split(".")[1] == str(k)] for k in range(self.K)]
+        seen = shared + [n for t in tasks for n in t]
+        if sorted(seen) != sorted(names):
+            raise ValueError(f"parameters in no group or in two: {sorted(set(names) ^ set(seen))}")
+        return dict(shared=shared, tasks=tasks)
+
+class SharedBottom(MultitaskNet):
+    "Hard parameter sharing: `encoder` (gamma) and one linear head per task (theta_k)."
+    shared_modules, task_modules = ("encoder",), ("heads",)
+    def __init__(self, encoder: nn.Module, hidden: int, K: int, out_dim: int = 1, in_shape: tuple | None = None):
+        super().__init__()
+        self.encoder, self.in_shape, self.K, self.out_dim = encoder, in_shape, K, out_dim
+        self.heads = nn.ModuleList(nn.Linear(hidden, out_dim) for _ in range(K))
+    def features(self, x): return self.encoder(self.prepare(x))
+    def head(self, h: torch.Tensor, k: int) -> torch.Tensor:
+        "Head k's outputs `(B, out_dim)` from features `h`."
+        return self.heads[k](h)
 
 def shared_bottom(data: MultitaskData, hidden: int = 128, out_dim: int = 1, seed: int = 0, channels=(32, 64)) -> SharedBottom:
     "A `SharedBottom` sized for `data` (a CNN for images, an MLP for vectors), initialized from `seed` (global RNG untouched)."
