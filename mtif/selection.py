@@ -17,7 +17,7 @@ from .nets import train_mtl, evaluate, per_sample_loss
 
 # %% auto #0
 __all__ = ['harm_scores', 'valid_mask', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection',
-           'select_data', 'run_cells', 'selection_table']
+           'select_data', 'run_cells', 'paired_change', 'selection_table']
 
 # %% ../nbs/15_selection.ipynb #6
 def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
@@ -199,6 +199,15 @@ def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) 
         done = pd.concat([done, rows], ignore_index=True)
         done.to_csv(path, index=False)
     return done
+
+def paired_change(after, before, higher_is_better: bool = True) -> dict:
+    "Per-seed differences `after - before`: mean, s.e., n and a verdict that calls a change only beyond one s.e. of zero."
+    d = (pd.Series(np.asarray(after, dtype=float)) - pd.Series(np.asarray(before, dtype=float))).dropna()
+    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    good = m if higher_is_better else -m
+    v = "no clear change (within one s.e. of zero)" if not se > 0 or abs(m) <= se else ("better" if good > 0 else "worse")
+    if se != se: v = "one seed: no error bar"
+    return dict(mean=m, se=se, n=len(d), verdict=v, text=f"{m:+.4f} ± {se:.4f}: {v}")
 
 def selection_table(runs: pd.DataFrame, by: str, metric: str = "test_acc") -> pd.DataFrame:
     "Mean ± s.e. over seeds of `metric` per `by` group and rule, and the paired change of each rule against 'none'."
