@@ -11,7 +11,7 @@ import torch
 
 # %% auto #0
 __all__ = ['default_device', 'data_root', 'MultitaskData', 'pad_tasks', 'unpad', 'make_synthetic', 'binarize', 'standardize',
-           'corrupt_labels']
+           'valid_mask', 'corrupt_labels']
 
 # %% ../nbs/00_data.ipynb #6
 def default_device() -> torch.device:
@@ -143,12 +143,16 @@ def standardize(data: MultitaskData, transform=None, eps: float = 1e-6) -> Multi
     t = lambda sp: [((f(X.double()) - mu) / sd, y) for X, y in sp]
     return MultitaskData(t(data.train), t(data.val), t(data.test), list(data.names), dict(data.meta))
 
+def valid_mask(data: MultitaskData, split: str = "train") -> torch.Tensor:
+    "`(K, n_max)` boolean: True where a real point of `split` sits in the padded layout."
+    sizes = data.sizes(split)
+    return torch.arange(max(sizes))[None] < torch.tensor(sizes)[:, None]
+
 def corrupt_labels(data: MultitaskData, frac: float, seed: int = 0, n_classes: int | None = None, offset: float | None = None):
     "Corrupt a fraction `frac` of the training labels (classes: another class; regression: +-`offset`). Returns `(data, mask (K, n_max))`."
     if (n_classes is None) == (offset is None): raise ValueError("give exactly one of n_classes (classification) or offset (regression)")
     if not 0 <= frac <= 1: raise ValueError(f"frac must lie in [0, 1], got {frac}")
-    sizes = data.sizes("train")
-    valid = torch.arange(max(sizes))[None] < torch.tensor(sizes)[:, None]
+    valid = valid_mask(data)
     g = torch.Generator().manual_seed(seed)
     bad = (torch.rand(valid.shape, generator=g) < frac) & valid
     if n_classes is not None:

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .data import MultitaskData, default_device
+from .data import MultitaskData, default_device, valid_mask
 from .influence import data_influence_all
 from .linear import MultitaskLogistic
 from .nets import train_mtl, evaluate, per_sample_loss
 
 # %% auto #0
-__all__ = ['harm_scores', 'valid_mask', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection',
-           'select_data', 'run_cells', 'paired_change', 'selection_table']
+__all__ = ['harm_scores', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection', 'select_data',
+           'run_cells', 'paired_change', 'selection_table']
 
 # %% ../nbs/15_selection.ipynb #6
 def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
@@ -28,11 +28,6 @@ def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
         if not targets or any(not 0 <= t < D.shape[0] for t in targets): raise ValueError(f"targets must be task indices in [0, {D.shape[0]}), got {targets}")
         D = D[targets]
     return D.sum(0)                                                   # NaN stays NaN at padding
-
-def valid_mask(data: MultitaskData) -> torch.Tensor:
-    "`(K, n_max)` boolean: True where a real training point sits."
-    sizes = data.sizes("train")
-    return torch.arange(max(sizes))[None] < torch.tensor(sizes)[:, None]
 
 def top_mask(score: torch.Tensor, n_remove: int, valid: torch.Tensor) -> torch.Tensor:
     "Boolean `(K, n_max)` mask of the `n_remove` largest scores among `valid` points (NaN scores never chosen; ties by position)."
@@ -51,7 +46,8 @@ def random_mask(valid: torch.Tensor, n_remove: int, seed: int = 0) -> torch.Tens
 
 def drop_points(data: MultitaskData, remove: torch.Tensor) -> MultitaskData:
     "A copy of `data` without the training points where the boolean mask `remove (K, n_max)` is True (validation and test untouched)."
-    if remove.shape != valid_mask(data).shape: raise ValueError(f"remove must have shape (K, n_max) = {tuple(valid_mask(data).shape)}")
+    shape = tuple(valid_mask(data).shape)
+    if tuple(remove.shape) != shape: raise ValueError(f"remove must have shape (K, n_max) = {shape}")
     keep = [~remove[k, :len(y)].cpu() for k, (_, y) in enumerate(data.train)]
     if any(int(kp.sum()) == 0 for kp in keep): raise ValueError("the removal would empty a task; remove fewer points")
     train = [(X[kp.to(X.device)], y[kp.to(y.device)]) for kp, (X, y) in zip(keep, data.train)]
@@ -192,7 +188,8 @@ def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) 
     path = Path(path)
     done = pd.read_csv(path) if path.exists() else pd.DataFrame()
     key = lambda c: tuple(str(c[k]) for k in sorted(c))
-    have = set() if done.empty else {key(r) for r in done[sorted(cells[0])].astype(str).to_dict("records")} if cells else set()
+    have = set()
+    if cells and not done.empty: have = {key(r) for r in done[sorted(cells[0])].astype(str).to_dict("records")}
     todo = [c for c in cells if key(c) not in have]
     for c in tqdm(todo, desc=desc, disable=not progress):
         rows = pd.DataFrame([{**c, **r} for r in fn(**c)])
@@ -204,9 +201,9 @@ def paired_change(after, before, higher_is_better: bool = True) -> dict:
     "Per-seed differences `after - before`: mean, s.e., n and a verdict that calls a change only beyond one s.e. of zero."
     d = (pd.Series(np.asarray(after, dtype=float)) - pd.Series(np.asarray(before, dtype=float))).dropna()
     m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-    good = m if higher_is_better else -m
-    v = "no clear change (within one s.e. of zero)" if not se > 0 or abs(m) <= se else ("better" if good > 0 else "worse")
-    if se != se: v = "one seed: no error bar"
+    if len(d) < 2: v = "one seed: no error bar"
+    elif not se > 0 or abs(m) <= se: v = "no clear change (within one s.e. of zero)"
+    else: v = "better" if (m > 0) == higher_is_better else "worse"
     return dict(mean=m, se=se, n=len(d), verdict=v, text=f"{m:+.4f} ± {se:.4f}: {v}")
 
 def selection_table(runs: pd.DataFrame, by: str, metric: str = "test_acc") -> pd.DataFrame:
@@ -220,8 +217,8 @@ def selection_table(runs: pd.DataFrame, by: str, metric: str = "test_acc") -> pd
             v = w[rule].dropna()
             row[f"{rule}"] = f"{v.mean():.4f} ± {sem(v):.4f}" if len(v) else ""
             if rule != "none" and len(v):
-                d = (w[rule] - w["none"]).dropna()
-                row[f"{rule} - none"] = f"{d.mean():+.4f} ± {sem(d):.4f}"
+                pc = paired_change(w[rule], w["none"])
+                row[f"{rule} - none"] = f"{pc['mean']:+.4f} ± {pc['se']:.4f}"
         row["seeds"] = len(w)
         out[g] = row
     return pd.DataFrame(out).T
