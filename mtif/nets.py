@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_nets.ipynb #3
 from __future__ import annotations
-import math, time
+import copy, math, time
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -14,7 +14,8 @@ from .data import MultitaskData, default_device
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
-           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate']
+           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate',
+           'warm_start_loto']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -197,3 +198,31 @@ def evaluate(model: SharedBottom, data: MultitaskData, split: str = "val", task_
             ls.append(per_sample_loss(z, yb, task_type)); cs.append(correct(z, yb, task_type))
         loss.append(torch.cat(ls).mean()); acc.append(torch.cat(cs).mean())
     return dict(loss=torch.stack(loss).cpu(), acc=torch.stack(acc).cpu())
+
+# %% ../nbs/08_nets.ipynb #16
+def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-4, seed: int = 0, split: str = "val",
+                    task_type: str = "binary", sources=None, progress: bool = True, **train_kw) -> torch.Tensor:
+    """Warm-start leave-one-task-out effects of a trained `model` (left unchanged): `(epochs, K, K)`,
+    `[e, k, l] = V_k(control) - V_k(without task l)` after `e + 1` more epochs (positive: task l harms task k);
+    columns not in `sources` (default: all tasks) and the diagonal are NaN. `train_kw` go to `train_mtl`."""
+    K = data.K
+    sources = list(range(K)) if sources is None else list(sources)
+    if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if any(not (isinstance(l, int) and 0 <= l < K) for l in sources): raise ValueError(f"sources must be task indices in [0, {K}), got {sources}")
+    if K < 2: raise ValueError("leave-one-task-out needs at least two tasks")
+    state, user_callbacks = copy.deepcopy(model.state_dict()), tuple(train_kw.pop("callbacks", ()))
+    def run(tasks):
+        m, rec = copy.deepcopy(model), []
+        def cb(ctx):                         # before the first step of epoch e: the parameters after e epochs
+            if ctx.step == 0 and ctx.epoch > 0 and len(rec) < ctx.epoch:
+                rec.append(evaluate(ctx.model, data, split, task_type)["loss"]); ctx.model.train()
+        train_mtl(m, data, task_type, epochs=epochs, lr=lr, seed=seed, tasks=tasks, init_state=state, progress=False,
+                  callbacks=[cb, *user_callbacks], **train_kw)
+        rec.append(evaluate(m, data, split, task_type)["loss"])
+        return torch.stack(rec)
+    control = run(None)
+    D = torch.full((epochs, K, K), float("nan"))
+    for l in tqdm(sources, desc="warm-start LOTO", disable=not progress):
+        D[:, :, l] = control - run([k for k in range(K) if k != l])
+        D[:, l, l] = float("nan")
+    return D
