@@ -214,7 +214,7 @@ def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-
     def run(tasks):
         m, rec = copy.deepcopy(model), []
         def cb(ctx):                         # before the first step of epoch e: the parameters after e epochs
-            if ctx.step == 0 and ctx.epoch > 0 and len(rec) < ctx.epoch:
+            if ctx.step == 0 and ctx.epoch > 0:
                 rec.append(evaluate(ctx.model, data, split, task_type)["loss"]); ctx.model.train()
         train_mtl(m, data, task_type, epochs=epochs, lr=lr, seed=seed, tasks=tasks, init_state=state, progress=False,
                   callbacks=[cb, *user_callbacks], **train_kw)
