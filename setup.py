@@ -33,6 +33,7 @@ setup(
     url=cfg['git_url'],
     packages=find_packages(include=['mtif', 'mtif.*']),
     include_package_data=True,
+    package_data={'mtif': ['paper_tables.csv']},   # the paper's tables (mtif.paper)
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + cfg['min_python'],

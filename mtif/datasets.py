@@ -223,9 +223,13 @@ def _group_split(groups: np.ndarray, fractions, g: torch.Generator):
 
 def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int | None = None,
                 fractions=(0.6, 0.2, 0.2), identity_disjoint: bool = True, seed: int = 0,
-                cache: str | os.PathLike | None = None, progress: bool = True, device=None) -> MultitaskData:
-    "CelebA attributes as binary tasks; X is the flattened uint8 image (`meta['image_shape']`), y in {0, 1}."
+                cache: str | os.PathLike | None = None, progress: bool = True, device=None, max_id: int | None = None) -> MultitaskData:
+    "CelebA attributes as binary tasks; X is the flattened uint8 image (`meta['image_shape']`), y in {0, 1}; `max_id`: only images with ids up to it."
     files, names, A = read_celeba_attributes(root)
+    if max_id is not None:
+        keep = np.array([int(f.split(".")[0]) <= max_id for f in files])
+        if not keep.any(): raise ValueError(f"no CelebA image has an id <= max_id={max_id}")
+        files, A = [f for f, k in zip(files, keep) if k], A[keep]
     bad = [t for t in tasks if t not in names]
     if bad: raise ValueError(f"unknown CelebA attributes {bad}; the file has {names}")
     base = data_root(root) / "celeba"
