@@ -10,7 +10,7 @@ from mtif.datasets import load_celeba
 from mtif.nets import shared_bottom, train_mtl, evaluate, warm_start_loto
 from mtif.trak import ProjectedMTIF
 seed, t0 = int(sys.argv[1]) if len(sys.argv) > 1 else 0, time.perf_counter()
-cel = load_celeba(size=32, n_per_task=None, seed=seed, progress=False, max_id=20000)
+cel = load_celeba(size=32, n_per_task=None, seed=seed, progress=False)
 model = shared_bottom(cel, seed=seed)
 train_mtl(model, cel, seed=seed, epochs=12, lr=1e-3, batch_size=64, step_size=8, step_gamma=0.3, progress=False, device="cpu")
 model.eval()

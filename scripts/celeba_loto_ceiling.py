@@ -21,7 +21,7 @@ def loto(cel, seed):
 
 t0 = time.perf_counter()
 for data_seed in [int(a) for a in sys.argv[1:]] or [0]:
-    cel = load_celeba(size=32, n_per_task=500, seed=data_seed, progress=False, max_id=20000)
+    cel = load_celeba(size=32, n_per_task=500, seed=data_seed, progress=False)
     A, B = loto(cel, 1000 + data_seed), loto(cel, 2000 + data_seed)
     K = cel.K
     rho = [stats.spearmanr(A[k, [l for l in range(K) if l != k]], B[k, [l for l in range(K) if l != k]])[0] for k in range(K)]

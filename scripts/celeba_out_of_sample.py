@@ -13,7 +13,7 @@ def sp(Th, Tt):
 res = {a: [] for a in (1e-4, 1.0)}
 t00 = time.perf_counter()
 for seed in range(5, 10):
-    cel = load_celeba(size=32, n_per_task=500, seed=seed, progress=False, max_id=20000)
+    cel = load_celeba(size=32, n_per_task=500, seed=seed, progress=False)
     base = shared_bottom(cel, seed=seed); init = copy.deepcopy(base.state_dict())
     train_mtl(base, cel, seed=seed, **kw); V = evaluate(base, cel)["loss"]
     Tt = torch.full((9, 9), float("nan"))
