@@ -1,10 +1,11 @@
 """How far the network chapters' quick-mode numbers move when only the floating-point summation order changes.
 
-Runs each network chapter in quick mode with 1 thread and with 2 threads (papermill, as the test suite does), twice
-with 1 thread, and compares every recorded metric. Same thread count: the numbers must be identical (determinism).
-1 vs 2 threads: the difference is what another CPU's kernels or another thread count can do to these numbers; the
-tolerance of each network chapter in tests/reference/tolerances.csv is set to twice the largest difference seen in
-that chapter (with a floor of 1e-6), and `mtif reproduce --quick --accept` writes it into every network metric's row.
+Runs each network chapter in quick mode (papermill, as the test suite does) once with 1 thread and once with 2, and
+compares every recorded metric with the chapter's regression reference, which `mtif reproduce --quick --accept` made
+with 1 thread. Same thread count: the numbers must be identical (determinism). 1 vs 2 threads: the difference is what
+another CPU's kernels or another thread count can do to these numbers; the tolerance of each network chapter in
+tests/reference/tolerances.csv is set to twice the largest difference seen in that chapter (with a floor of 1e-6),
+and written into every network metric's row of the chapter's reference (as `mtif reproduce --quick --accept` does too).
 
     MTIF_DATA=../shared/data python scripts/measure_determinism.py [--only 10 12 ...]
 
@@ -17,7 +18,7 @@ import numpy as np, pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from mtif.results import read_summary
+from mtif.results import read_summary, read_reference, apply_tolerances
 
 NETWORK = ["10_celeba", "12_relatedness", "17_selection_office", "18_selection_celeba", "19_selection_archs", "20_case_study",
            "21_celeba_warm_loto", "90_benchmarks"]
@@ -35,14 +36,16 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for stem in stems:
+            ref = read_reference(ROOT / "tests" / "reference" / f"summary_{stem}{'_cpu' if stem.startswith('90') else ''}.csv")
+            ref = ref.assign(task=ref.task.fillna("")).set_index(["metric", "task"])[["value", "se"]]
             r = {}
-            for name, threads in (("1a", 1), ("1b", 1), ("2", 2)):
+            for name, threads in (("1", 1), ("2", 2)):
                 d = Path(tmp) / f"{stem}_{name}"; d.mkdir()
-                r[name] = run(stem, threads, d).set_index(["metric", "task"])
-            net = r["1a"].kind != "timing"
-            same = (r["1a"].loc[net, ["value", "se"]].fillna(0) - r["1b"].loc[net, ["value", "se"]].fillna(0)).abs().to_numpy().max()
-            diff = (r["1a"].loc[net, ["value", "se"]].fillna(0) - r["2"].loc[net, ["value", "se"]].fillna(0)).abs().to_numpy()
-            rows.append(dict(chapter=stem, metrics=int(net.sum()), same_threads_max_diff=float(same), threads_1_vs_2_max_diff=float(diff.max()),
+                s_ = run(stem, threads, d)
+                r[name] = s_[s_.kind != "timing"].assign(task=s_.task.fillna("")).set_index(["metric", "task"])[["value", "se"]].reindex(ref.index)
+            same = (ref.fillna(0) - r["1"].fillna(0)).abs().to_numpy().max()
+            diff = (ref.fillna(0) - r["2"].fillna(0)).abs().to_numpy()
+            rows.append(dict(chapter=stem, metrics=len(ref), same_threads_max_diff=float(same), threads_1_vs_2_max_diff=float(diff.max()),
                              threads_1_vs_2_moved=int((diff.max(axis=1) > 0).sum()), atol=max(2 * float(diff.max()), 1e-6)))
             print(rows[-1], flush=True)
     t = pd.DataFrame(rows)
@@ -51,6 +54,7 @@ def main():
     old = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=t.columns)
     pd.concat([old[~old.chapter.isin(t.chapter)], t], ignore_index=True).sort_values("chapter").to_csv(out, index=False)
     print(f"written {out}")
+    for line in apply_tolerances(out.parent): print("reference tolerance:", line)
 
 if __name__ == "__main__":
     main()

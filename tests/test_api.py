@@ -107,6 +107,6 @@ def test_cli_reproduce_quick(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "block vs dense speed-up" in r.stdout
-    assert (tmp_path / "runs" / "01_block_hessian.ipynb").exists() and (tmp_path / "figs" / "block_vs_dense.png").exists()
+    assert (tmp_path / "runs" / "01_block_hessian.ipynb").exists() and (tmp_path / "figs" / "01_block_hessian" / "block_vs_dense.png").exists()
     bad = subprocess.run([sys.executable, "-m", "mtif.cli", "reproduce", "--only", "nope"], capture_output=True, text=True)
     assert bad.returncode != 0 and "no notebook matches" in bad.stderr

@@ -48,5 +48,5 @@ def test_quick_mode_is_deterministic(tmp_path):
         r = subprocess.run([sys.executable, "-m", "mtif.cli", "reproduce", "--quick", "--only", "20", "--out", str(tmp_path / f"runs{i}"),
                             "--figures", str(tmp_path / f"figs{i}")], capture_output=True, text=True, timeout=900, env=_env())
         assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-        runs.append(read_summary(tmp_path / f"figs{i}" / "summary_20_case_study.csv"))
+        runs.append(read_summary(tmp_path / f"figs{i}" / "20_case_study" / "summary_20_case_study.csv"))
     pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
