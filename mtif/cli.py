@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, math, os, shutil, sys, time
 from pathlib import Path
 import pandas as pd
-from .results import (figure_dir, record, load_summaries, show, check_reference, accept_reference, read_reference,
+from .results import (COLUMNS, figure_dir, record, load_summaries, show, check_reference, accept_reference, read_reference,
                           read_summary, fidelity_report, update_readme)
 
 # %% auto #0
@@ -76,7 +76,7 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     figs = Path(figures).resolve() if figures else (nbs.parent / "figures" / ("quick" if quick else "")).resolve()
     figs.mkdir(parents=True, exist_ok=True)
     reference = Path(reference).resolve() if reference else nbs.parent / "tests" / "reference"
-    failed, times, moved, accepted, where = [], {}, [], [], {}
+    failed, times, moved, accepted, where, errors = [], {}, [], [], {}, {}
     bar = tqdm(todo, desc="chapters", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.stem)
@@ -85,19 +85,25 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         cfigs = where[nb.stem] = figs / nb.stem if quick else figs
         if quick: shutil.rmtree(cfigs, ignore_errors=True)
         cfigs.mkdir(parents=True, exist_ok=True)
-        for f in chapter_summaries(cfigs, nb.stem): f.unlink()          # a stale summary must not pass for this run's
+        before = {f: f.read_bytes() for f in chapter_summaries(cfigs, nb.stem)}
+        for f in before: f.unlink()                                      # a stale summary must not pass for this run's
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs)),
                                 cwd=str(nbs), progress_bar=False, kernel_name="python3")   # relative: no machine paths in the notebooks
         except Exception as e:  # report and go on with the other chapters
-            failed.append(nb.stem); print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
+            failed.append(nb.stem); errors[nb.stem] = type(e).__name__
+            print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
+            for f, b in before.items():                                  # nothing lost: the earlier summary goes back on disk,
+                if not quick: f.write_bytes(b)                           # but no number of it is shown as this run's
         times[nb.stem] = time.perf_counter() - t0
         if quick and nb.stem not in failed:
             if accept: accepted += accept_chapter(cfigs, nb.stem, reference)
             else: moved += check_chapter(cfigs, nb.stem, reference)
-    table = pd.concat([read_summary(f) for nb in todo for f in chapter_summaries(where[nb.stem], nb.stem)] or [load_summaries(figs).head(0)],
-                      ignore_index=True)
+    fail_rows = pd.DataFrame([dict(chapter=s_, metric=f"FAILED ({errors[s_]}; see stderr): no numbers from this run", value=math.nan,
+                                   verdict="no paper value") for s_ in failed], columns=COLUMNS)
+    table = pd.concat([read_summary(f) for nb in todo if nb.stem not in failed for f in chapter_summaries(where[nb.stem], nb.stem)]
+                      + [fail_rows.astype({"n": "Int64", "table": "Int64"})], ignore_index=True)
     print(f"\nexecuted notebooks in {out}; figures and CSVs in {figs}\n")
     if len(table): print(show(table).to_string(index=False))
     print("\n" + ", ".join(f"{k} {v:.0f}s" for k, v in times.items()))
@@ -105,10 +111,13 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     elif quick:
         print(f"\nregression check against {reference}: " + (f"{len(moved)} metric(s) moved" if moved else "every metric within tolerance"))
         for l in moved: print(l)
-    if not quick:
+    if not quick and failed: print(f"\nthe fidelity report and the README were not rewritten: {len(failed)} chapter(s) failed")
+    elif not quick:
         try: print(f"\nfidelity report: {report(figs, nbs.parent / 'README.md')}")
         except ValueError as e: print(f"\nthe fidelity report was not written: {e}", file=sys.stderr)
-    if failed: print(f"FAILED chapters: {failed}", file=sys.stderr)
+    if failed:
+        print(f"\nFAILED: {len(failed)} chapter(s): {', '.join(failed)}")
+        print(f"FAILED chapters: {failed}", file=sys.stderr)
     table.attrs.update(failed=failed, moved=moved, accepted=accepted)
     return table
 
@@ -147,7 +156,8 @@ def main(argv=None):
         table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures, accept=a.accept, reference=a.reference)
     except (ValueError, FileNotFoundError) as e: ap.error(str(e))   # usage + message on stderr, exit status 2
     except RuntimeError as e: print(e, file=sys.stderr); return 1
-    return 1 if (table.attrs.get("failed") or table.attrs.get("moved")) else 0
+    if table.attrs.get("failed"): return min(100, len(table.attrs["failed"]))       # the exit status counts the failed chapters
+    return 1 if table.attrs.get("moved") else 0
 
 if __name__ == "__main__" and "__file__" in globals():   # `python -m mtif.cli` (not when this notebook runs)
     sys.exit(main())

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
+from .checks import check_array
 
 # %% auto #0
 __all__ = ['default_device', 'data_root', 'MultitaskData', 'pad_tasks', 'unpad', 'make_synthetic', 'binarize', 'standardize',
@@ -35,18 +36,13 @@ def _check_split(split, name: str, K: int | None = None, d: int | None = None):
     for k, pair in enumerate(split):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ValueError(f"{name}[{k}]: expected an (X, y) pair")
-        X, y = (torch.as_tensor(t) for t in pair)
-        if X.ndim != 2: raise ValueError(f"{name}[{k}]: X must be 2-D (n, d), got shape {tuple(X.shape)}")
-        if y.ndim != 1: raise ValueError(f"{name}[{k}]: y must be 1-D (n,), got shape {tuple(y.shape)}")
+        X, y = check_array(pair[0], f"{name}[{k}]: X", ndim=2), check_array(pair[1], f"{name}[{k}]: y", ndim=1)
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"{name}[{k}]: X has {X.shape[0]} rows but y has {y.shape[0]}")
         if X.shape[0] == 0: raise ValueError(f"{name}[{k}]: task {k} is empty")
         if d is not None and X.shape[1] != d:
             raise ValueError(f"{name}[{k}]: X has {X.shape[1]} features, expected {d} like the other tasks")
         d = X.shape[1]
-        for t, what in ((X, "X"), (y, "y")):
-            if not torch.isfinite(t).all():
-                raise ValueError(f"{name}[{k}]: {what} contains NaN or inf ({(~torch.isfinite(t)).sum().item()} entries)")
         out.append((X, y))
     return out
 

@@ -4,12 +4,13 @@
 
 # %% ../nbs/06_datasets.ipynb #3
 from __future__ import annotations
-import hashlib, os, urllib.request, urllib.error, zipfile
+import hashlib, os, urllib.request, urllib.error, warnings, zipfile
 from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .data import MultitaskData, data_root
+from .checks import CacheRebuiltWarning, atomic_write
 
 # %% auto #0
 __all__ = ['HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES', 'cache_dir',
@@ -195,10 +196,20 @@ def read_celeba_attributes(root=None):
 def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path, tag: str, progress: bool) -> torch.Tensor:
     "Decode (centre-crop to square if asked), resize to size x size, stack as uint8 (n, 3, size, size); cached."
     from PIL import Image
-    key = hashlib.sha1(("\n".join(str(p) for p in paths) + f"|{size}|{crop_square}").encode()).hexdigest()[:16]
-    f = cache / f"{tag}_{size}px_{key}.pt"
-    if f.exists(): return torch.load(f)
     _need(paths[:0] + [p for p in paths if not p.exists()][:5], f"{tag} images")
+    st = [p.stat() for p in paths]                       # the key covers each file's size and modification time too
+    key = hashlib.sha1(("\n".join(f"{p}|{s.st_size}|{s.st_mtime_ns}" for p, s in zip(paths, st)) + f"|{size}|{crop_square}").encode()).hexdigest()[:16]
+    f = cache / f"{tag}_{size}px_{key}.pt"
+    if f.exists():
+        try:
+            out = torch.load(f, weights_only=True)
+            if not (torch.is_tensor(out) and out.dtype == torch.uint8 and tuple(out.shape) == (len(paths), 3, size, size)):
+                raise ValueError(f"it holds {type(out).__name__} {tuple(getattr(out, 'shape', ()))}, expected uint8 {(len(paths), 3, size, size)}")
+            return out
+        except Exception as e:
+            warnings.warn(f"decoded-image cache {f} is unusable ({type(e).__name__}: {str(e)[:200]}); decoding the images again",
+                          CacheRebuiltWarning, stacklevel=3)
+            f.unlink(missing_ok=True)
     out = torch.empty(len(paths), 3, size, size, dtype=torch.uint8)
     for i, p in enumerate(tqdm(paths, desc=f"decoding {tag} images", disable=not progress)):
         try: im = Image.open(p).convert("RGB")
@@ -208,7 +219,7 @@ def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path,
             im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
         im = im.resize((size, size), Image.BILINEAR)
         out[i] = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1)
-    torch.save(out, f)
+    atomic_write(f, lambda tmp: torch.save(out, tmp))          # a killed process leaves no half-written cache
     return out
 
 def _group_split(groups: np.ndarray, fractions, g: torch.Generator):

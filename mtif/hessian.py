@@ -5,8 +5,10 @@
 # %% ../nbs/01_block_hessian.ipynb #3
 from __future__ import annotations
 from dataclasses import dataclass
+import math, warnings
 import torch
 from torch.func import hessian, grad, vmap
+from .checks import COND_WARN, IllConditionedWarning, cholesky_condition, check_scalar
 
 # %% auto #0
 __all__ = ['BlockHessian', 'flatten_blocks', 'split_blocks', 'block_hessian', 'block_gradient', 'NotPositiveDefiniteError',
@@ -80,31 +82,57 @@ def block_gradient(task_objective, W: torch.Tensor, gamma: torch.Tensor, task_ar
 class NotPositiveDefiniteError(ValueError):
     "A Hessian block that must be positive definite is not (singular, indefinite, or not at a strict minimum)."
 
-def _chol(M: torch.Tensor, what) -> torch.Tensor:
+def _chol(M: torch.Tensor, what, remedy: str) -> torch.Tensor:
     L, info = torch.linalg.cholesky_ex(M)
     if (info != 0).any():
         bad = (info != 0).nonzero()[0].tolist()
         raise NotPositiveDefiniteError(what(bad) + " is not positive definite (Cholesky failed at leading minor "
             f"{int(info[tuple(bad)] if info.ndim else info)}). The Hessian is singular or indefinite: the parameters are "
             "not at a strict minimum, a task has too few samples for its parameters, or the shared parameters are not "
-            "identified (e.g. lambda = 0). Pass damping > 0 to regularize explicitly.")
+            f"identified. {remedy}")
     return L
 
 class BlockSolver:
-    "Factorize a `BlockHessian` by Lemmas A.5/A.6 and solve `(H + damping I) u = v` for many right-hand sides."
-    def __init__(self, H: BlockHessian, damping: float = 0.0):
-        if damping < 0: raise ValueError(f"damping must be >= 0, got {damping}")
-        self.H, self.damping = H, damping
+    """Factorize a `BlockHessian` by Lemmas A.5/A.6 and solve `(H + damping I) u = v` for many right-hand sides.
+    `remedy`: what the caller's user can do about a singular or ill-conditioned block (errors and warnings end with it);
+    `check_condition`: warn (`IllConditionedWarning`) when a block's condition number exceeds `COND_WARN`."""
+    REMEDY = "Remedy: regularize explicitly, BlockSolver(H, damping=rho) with rho > 0."
+    def __init__(self, H: BlockHessian, damping: float = 0.0, remedy: str | None = None, check_condition: bool = True):
+        damping = check_scalar(damping, "damping", low=0)
+        self.H, self.damping, self.remedy = H, damping, remedy or self.REMEDY
         A, C = H.A, H.C
         if damping:
             A = A + damping * torch.eye(H.p, dtype=A.dtype, device=A.device)
             C = C + damping * torch.eye(H.q, dtype=C.dtype, device=C.device)
-        batch = lambda b: f" (batch entry {tuple(b)})" if b else ""
-        self.LA = _chol(A, lambda b: f"task block A_{b[-1]}{batch(b[:-1])}")
+        self.LA = _chol(A, lambda b: f"task block A_{b[-1]}{self._batch(b[:-1])}", self.remedy)
         self.AinvB = torch.cholesky_solve(H.B, self.LA)                  # (..., K, p, q)
         N = C - torch.einsum("...kpq,...kpr->...qr", H.B, self.AinvB)
         self.N = (N + N.transpose(-1, -2)) / 2
-        self.LN = _chol(self.N, lambda b: f"the shared block's Schur complement N{batch(b)}")
+        self.LN = _chol(self.N, lambda b: f"the shared block's Schur complement N{self._batch(b)}", self.remedy)
+        self._cancel = C.diagonal(dim1=-2, dim2=-1).abs().amax(-1) / self.N.diagonal(dim1=-2, dim2=-1).amax(-1)
+        if check_condition: self.check_condition()
+
+    @staticmethod
+    def _batch(b): return f" (batch entry {tuple(b)})" if b else ""
+
+    def condition(self):
+        """Lower bounds on the condition numbers: `(task blocks (..., K), N (...))`. N's includes the cancellation of
+        forming N = C - sum B^T A^-1 B (max diag C / max diag N): the digits lost there are lost for every solve."""
+        return cholesky_condition(self.LA), cholesky_condition(self.LN) * self._cancel
+
+    def check_condition(self, threshold: float = COND_WARN) -> bool:
+        "Warn (`IllConditionedWarning`, naming the worst block) when a condition number exceeds `threshold`; True if none does."
+        cA, cN = self.condition()
+        ok = True
+        for c, name in ((cA, lambda b: f"task block A_{b[-1]}{self._batch(b[:-1])}"), (cN, lambda b: f"the shared block's Schur complement N{self._batch(b)}")):
+            if bool((c > threshold).any()):
+                b = list(torch.unravel_index(c.argmax(), c.shape)) if c.ndim else []
+                worst = c.max().item()
+                warnings.warn(f"{name([int(i) for i in b])} has condition number >= {worst:.1e}: solves with it lose about "
+                              f"{min(16, math.log10(worst)):.0f} of float64's 16 digits, and the scores as many. {self.remedy}",
+                              IllConditionedWarning, stacklevel=3)
+                ok = False
+        return ok
 
     def solve(self, v_tasks: torch.Tensor, v_shared: torch.Tensor):
         "Solve with `v_tasks (..., K, p[, r])`, `v_shared (..., q[, r])`; returns `(u_tasks, u_shared)` of the same shapes."

@@ -4,15 +4,17 @@
 
 # %% ../nbs/03_influence.ipynb #3
 from __future__ import annotations
+import warnings
 from types import SimpleNamespace
 import torch
 from .data import MultitaskData
 from .hessian import BlockSolver
 from .linear import MultitaskGLM
+from .checks import ConvergenceWarning, NotStationaryError, check_int
 
 # %% auto #0
-__all__ = ['target_solves', 'block_scores', 'block_task_scores', 'nan_pad', 'data_influence_all', 'check_target',
-           'data_influence', 'task_influence']
+__all__ = ['STATIONARY_TOL', 'check_stationary', 'target_solves', 'block_scores', 'block_task_scores', 'nan_pad',
+           'data_influence_all', 'check_target', 'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #6
 def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
@@ -22,7 +24,8 @@ def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
     Xd, y, mask, n = model.padded(data, "train")
     act = torch.ones(data.K, dtype=Xd.dtype, device=Xd.device)
     args = (Xd, y, mask, n, model.lam_, act)
-    solver = BlockSolver(model.blocks(*args, model.W_, model.gamma_))
+    check_stationary(model.relative_gradient(*args, model.W_, model.gamma_).item(), model.tol)
+    solver = BlockSolver(model.blocks(*args, model.W_, model.gamma_), remedy=model.REMEDY)
     z = torch.einsum("knp,kp->kn", Xd, model.W_)
     Xv, yv, mv, nv = model.padded(data, split)
     zv = torch.einsum("knp,kp->kn", Xv, model.W_)
@@ -31,6 +34,19 @@ def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
     return SimpleNamespace(Xd=Xd, y=y, mask=mask, n=n, args=args, solver=solver, z=z,
                            d1=model.dloss(z, y) * mask, d2=model.d2loss(z, y) * mask,
                            Xv=Xv, yv=yv, mv=mv, nv=nv, zv=zv, q=q, V=V, K=data.K)
+
+STATIONARY_TOL = 1e-6
+
+def check_stationary(rel: float, tol: float = 1e-12):
+    """The influence function is a derivative at a minimizer: refuse (`NotStationaryError`) a point whose relative
+    gradient exceeds `STATIONARY_TOL`, and warn (`ConvergenceWarning`) above the fit's own `tol`."""
+    if rel > STATIONARY_TOL:
+        raise NotStationaryError(f"the model is not at a minimum of its objective on this data (relative gradient {rel:.2e} > "
+            f"{STATIONARY_TOL:g}): it was fitted on other data or with sample weights, the data changed after the fit, or the "
+            "fit did not converge. Refit on this data (and check for a ConvergenceWarning).")
+    if rel > tol:
+        warnings.warn(f"scores computed at a point with relative gradient {rel:.2e} > tol = {tol:g}: they carry an error of "
+                      "about that relative size", ConvergenceWarning, stacklevel=4)
 
 def _check_method(method):
     if method not in ("first_order", "newton"): raise ValueError(f"unknown method {method!r}: use 'first_order' or 'newton'")
@@ -103,15 +119,17 @@ def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "v
         D = _newton_data(model, s)
     return nan_pad(D, s.mask[None].expand_as(D))
 
-def check_target(target, K):
-    "Raise unless `target` is a task index in [0, K)."
-    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < K:
-        raise ValueError(f"unknown target task {target!r}: the data has tasks 0..{K - 1}")
+def check_target(target, K) -> int:
+    "`target` as an int (any integer type: `operator.index`) in [0, K), else a ValueError."
+    try: t = check_int(target, "target")
+    except ValueError: t = None
+    if t is None or not 0 <= t < K: raise ValueError(f"unknown target task {target!r}: the data has tasks 0..{K - 1}")
+    return t
 
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total") -> list:
     "Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`."
-    check_target(target, data.K)
+    target = check_target(target, data.K)
     D = data_influence_all(model, data, split, method, part)[target]
     return [D[l, :n] for l, n in enumerate(data.sizes("train"))]
 

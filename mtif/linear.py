@@ -4,10 +4,12 @@
 
 # %% ../nbs/02_linear_models.ipynb #3
 from __future__ import annotations
+import warnings
 import torch
 import torch.nn.functional as F
 from .data import MultitaskData, pad_tasks
 from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError
+from .checks import (ConvergenceWarning, DataStamp, check_int, check_scalar, check_labels)
 
 # %% auto #0
 __all__ = ['MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'select_lambda']
@@ -25,11 +27,15 @@ def _as_weights(w, mask, R=None):
 class MultitaskGLM:
     "Soft-sharing multitask GLM; subclasses define the per-sample loss on the linear predictor and its derivatives."
     intercept = False
+    REMEDY = ("Remedies on the exact path (it never damps): a larger lam, fewer features than training points per task, "
+              "or dropping duplicate or constant features; lam = 0 leaves gamma unidentified.")
     def __init__(self, lam=1.0, tol: float = 1e-12, max_iter: int = 100):
         lam_t = torch.as_tensor(lam, dtype=torch.float64)
         if lam_t.ndim > 1 or not torch.isfinite(lam_t).all() or (lam_t < 0).any():
             raise ValueError(f"lam must be a finite non-negative scalar or one value per task, got {lam}")
-        self.lam, self.tol, self.max_iter = lam, tol, max_iter
+        self.lam = lam
+        self.tol = check_scalar(tol, "tol", low=0, include_low=False)
+        self.max_iter = check_int(max_iter, "max_iter", min_value=1)
         self.W_ = None
 
     # --- the loss on the linear predictor z (overridden by subclasses)
@@ -39,7 +45,7 @@ class MultitaskGLM:
     def dloss(z, y): raise NotImplementedError
     @staticmethod
     def d2loss(z, y): raise NotImplementedError
-    def check_targets(self, y: torch.Tensor, where: str): pass
+    def check_targets(self, y: torch.Tensor, where: str): check_labels(y, "regression", where)
 
     # --- data in padded, design form
     def design(self, X: torch.Tensor) -> torch.Tensor:
@@ -65,11 +71,25 @@ class MultitaskGLM:
     def objective(self, Xd, y, sig, n, lam, active, W, gamma):
         z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
         return (c * self.loss(z, y)).sum((-1, -2)) + (la * (r ** 2).sum(-1)).sum(-1)
-    def gradient(self, Xd, y, sig, n, lam, active, W, gamma):
+    def gradient(self, Xd, y, sig, n, lam, active, W, gamma, scale: bool = False):
+        "Gradient `(g_W, g_gamma)`; with `scale=True` also the size its terms have before they cancel (for relative stationarity)."
         z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
-        gW = torch.einsum("...kn,knp->...kp", c * self.dloss(z, y), Xd)
-        gW[..., :r.shape[-1]] += 2 * la[..., None] * r
-        return gW, -2 * (la[..., None] * r).sum(-2)
+        d1 = c * self.dloss(z, y)
+        gW = torch.einsum("...kn,knp->...kp", d1, Xd)
+        pen = 2 * la[..., None] * r
+        if scale:   # the terms before they cancel: per-sample gradients, and 2 lam theta_k, 2 lam gamma in the penalty's
+            t_pen = 2 * la[..., None] * (W[..., :r.shape[-1]].abs() + gamma.abs()[..., None, :])
+            size = torch.maximum(torch.einsum("...kn,knp->...kp", d1.abs(), Xd.abs()).amax((-1, -2)),
+                                 torch.maximum(t_pen.amax((-1, -2)), t_pen.sum(-2).amax(-1)))
+        gW[..., :r.shape[-1]] += pen
+        return (gW, -pen.sum(-2), size) if scale else (gW, -pen.sum(-2))
+    def relative_gradient(self, Xd, y, sig, n, lam, active, W, gamma) -> torch.Tensor:
+        """Stationarity of `(W, gamma)`: the largest gradient entry over the largest sum of the absolute terms it adds up
+        (per-sample gradients; 2 lam theta and 2 lam gamma), 0 when all vanish. Rounding error alone leaves about 1e-16 at
+        an exact minimizer; another data set or an unconverged fit gives 1e-3 to 1. Batched."""
+        gW, gg, size = self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True)
+        g = torch.maximum(gW.abs().amax((-1, -2)), gg.abs().amax(-1))
+        return torch.where(size > 0, g / size.clamp(min=torch.finfo(g.dtype).tiny), torch.zeros_like(g))
     def blocks(self, Xd, y, sig, n, lam, active, W, gamma) -> BlockHessian:
         z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
         p, d = Xd.shape[-1], gamma.shape[-1]
@@ -81,17 +101,42 @@ class MultitaskGLM:
         return BlockHessian(A, B, C)
 
     # --- Newton's method, batched
+    def _not_pd(self, e, it, W, lam, Xd, sig, n):
+        "Re-raise a failed factorization with what it means for this model."
+        if it > 0:
+            return NotPositiveDefiniteError(f"{e} -- reached at Newton iteration {it}, with parameters as large as "
+                f"{W.abs().max().item():.3g}: the minimizer may not exist (e.g. separable labels; the intercepts and gamma are not penalized)")
+        data_scale = torch.einsum("...kn,knp->...kp", sig / n[:, None], Xd ** 2).amax().item()    # largest diagonal of X^T X / n
+        ratio = lam.max().item() / max(data_scale, torch.finfo(Xd.dtype).tiny)
+        if "Schur" in str(e) and ratio > 1e8:
+            return NotPositiveDefiniteError(f"the shared block's Schur complement N = C - sum B^T A^-1 B cancels to rounding "
+                f"error: lam = {lam.max().item():.3g} is {ratio:.1e} times the data's curvature (largest diagonal of X^T X / n "
+                f"{data_scale:.3g}), so float64 cannot resolve the data's part of N. Use a smaller lam (at most about 1e6 times "
+                "the data's curvature); as lam grows, soft sharing tends to one pooled model (theta_k = gamma), which you can fit "
+                "directly on the pooled data.")
+        return e
     def newton(self, Xd, y, sig, n, lam, active, W, gamma, max_iter=None, line_search=True, exact=True):
-        "Batched damped Newton from `(W, gamma)`; `max_iter=1, line_search=False` is one pure Newton step."
-        max_iter = max_iter or self.max_iter
+        """Batched damped Newton from `(W, gamma)`, stopping when the relative gradient (`relative_gradient`) of every
+        problem is at most `tol`; `ConvergenceWarning` if `max_iter` iterations do not get there or the line search
+        stalls. `exact=False, max_iter=1, line_search=False` is one pure Newton step (no convergence check)."""
+        max_iter = self.max_iter if max_iter is None else check_int(max_iter, "max_iter", min_value=1)
         args = (Xd, y, sig, n, lam, active)
+        it, stalled, best, since, polished = 0, False, float("inf"), 0, False
+        self._last_solver = None
         for it in range(max_iter):
             gW, gg = self.gradient(*args, W, gamma)
-            try: dW, dg = BlockSolver(self.blocks(*args, W, gamma)).solve(-gW, -gg)
-            except NotPositiveDefiniteError as e:
-                if it == 0: raise
-                raise NotPositiveDefiniteError(f"{e} -- reached at Newton iteration {it}, with parameters as large as "
-                    f"{W.abs().max().item():.3g}: the minimizer may not exist (e.g. separable labels; note gamma is not penalized)") from None
+            if exact:
+                rel = self.relative_gradient(*args, W, gamma).max().item()
+                if rel <= self.tol:             # converged; one more (quadratically convergent) step reaches float64's floor
+                    if polished or it == 0: return W, gamma, it
+                    polished = True
+                best, since = (rel, 0) if rel < best / 2 else (best, since + 1)
+                if since >= 5: stalled = True; break          # rounding error, not the iteration, limits the gradient now
+            try:
+                solver = BlockSolver(self.blocks(*args, W, gamma), remedy=self.REMEDY, check_condition=False)
+                dW, dg = solver.solve(-gW, -gg)
+                if W.ndim == 2: self._last_solver = solver          # one problem (a fit, not a batch of refits): kept for fit()
+            except NotPositiveDefiniteError as e: raise self._not_pd(e, it, W, lam, Xd, sig, n) from None
             t = torch.ones(W.shape[:-2], dtype=W.dtype, device=W.device)
             if line_search:
                 f0 = self.objective(*args, W, gamma)
@@ -101,14 +146,19 @@ class MultitaskGLM:
                     bad = f1 > f0 + 1e-4 * t * slope + 1e-13 * f0.abs()
                     if not bad.any(): break
                     t = torch.where(bad, t / 2, t)
-            W, gamma = W + t[..., None, None] * dW, gamma + t[..., None] * dg
-            step = torch.maximum(dW.abs().amax((-1, -2)), dg.abs().amax(-1)) * t
-            scale = 1 + torch.maximum(W.abs().amax((-1, -2)), gamma.abs().amax(-1))
-            if (step <= self.tol * scale).all(): return W, gamma, it + 1
-        if exact and max_iter > 1:
-            raise RuntimeError(f"Newton's method did not converge in {max_iter} iterations "
-                               f"(largest step {step.max().item():.2e}); the problem may be badly scaled or separable with lam = 0")
-        return W, gamma, max_iter
+            W_new, g_new = W + t[..., None, None] * dW, gamma + t[..., None] * dg
+            stalled = bool(torch.equal(W_new, W) and torch.equal(g_new, gamma))
+            W, gamma = W_new, g_new
+            if stalled: break
+        if not exact: return W, gamma, it + 1
+        rel = self.relative_gradient(*args, W, gamma)
+        if bool((rel <= self.tol).all()): return W, gamma, it + 1
+        warnings.warn(f"{type(self).__name__}: Newton's method {'stalled (the gradient no longer decreases)' if stalled else 'reached max_iter'} "
+                      f"after {it + 1} iteration(s) with relative gradient {rel.max().item():.2e} > tol = {self.tol:g}: the "
+                      f"parameters are not the minimizer, and influence scores computed from them are not reliable. Largest "
+                      f"parameter {W.abs().max().item():.3g}; the problem may be separable (no minimizer), ill-conditioned "
+                      "(a larger lam helps) or need a larger max_iter.", ConvergenceWarning, stacklevel=3)
+        return W, gamma, it + 1
 
     def fit(self, data: MultitaskData, weights=None, tasks=None):
         "Fit to `data.train` with optional sample weights `(K, n_max)` and an optional subset of active `tasks`."
@@ -125,8 +175,13 @@ class MultitaskGLM:
         self.K_, self.d_, self.n_ = K, data.d, n
         self.lam_ = self.lam_vector(K, Xd)
         self.W_, self.gamma_, self.n_iter_ = self.newton(Xd, y, sig, n, self.lam_, active, W0, g0)
+        self.relative_gradient_ = self.relative_gradient(Xd, y, sig, n, self.lam_, active, self.W_, self.gamma_).item()
+        if self._last_solver is not None: self._last_solver.check_condition()   # the last Newton step's factors: warn if ill-conditioned
+        self._last_solver = None
         self.W_[active == 0] = float("nan")
         self.active_ = active
+        self.weighted_ = weights is not None and not bool((sig == mask).all())
+        self.stamp_ = DataStamp([t for pair in data.train for t in pair])
         return self
 
     # --- fitted parameters and losses
@@ -141,12 +196,18 @@ class MultitaskGLM:
         "Shared parameters (d,)."
         self._check_fitted(); return self.gamma_
     def check_data(self, data: MultitaskData):
-        "Raise if `data` is not the data this model was fitted on (number of tasks, features, training sizes)."
+        """Raise unless `data` is the data this model was fitted on, unweighted and with every task: the sizes, then the
+        contents (the fit's `DataStamp`)."""
         self._check_fitted()
         if data.K != self.K_ or data.d != self.d_ or data.sizes("train") != self.n_.tolist():
             raise ValueError(f"data (K={data.K}, d={data.d}, train sizes {data.sizes('train')}) is not what the model was "
                              f"fitted on (K={self.K_}, d={self.d_}, train sizes {self.n_.tolist()})")
         if (self.active_ == 0).any(): raise ValueError("influence needs a model fitted on all tasks (this one was fitted on a subset)")
+        if self.weighted_: raise ValueError("this model was fitted with sample weights (weights=): the influence functions here "
+                                            "are derived for the unweighted objective; refit without weights= (drop points instead)")
+        if not self.stamp_.matches([t for pair in data.train for t in pair]):
+            raise ValueError("the training data has the sizes this model was fitted on but other contents (it was changed after "
+                             "the fit, or is another draw): influence is defined at the minimizer for this data; refit on it")
     def predict(self, X: torch.Tensor, task: int) -> torch.Tensor:
         "Linear predictor z for task `task` (logits for logistic)."
         self._check_fitted(); return self.design(X.to(torch.float64)) @ self.W_[task]
@@ -170,14 +231,12 @@ class MultitaskLogistic(MultitaskGLM):
     "Soft-sharing multitask logistic regression (labels 0/1, one unpenalized intercept per task)."
     intercept = True
     @staticmethod
-    def loss(z, y): return F.softplus(z) - y * z
+    def loss(z, y): return (z.clamp(min=0) - y * z) + torch.log1p(torch.exp(-z.abs()))     # log(1 + e^z) - yz, no overflow, no flat tail
     @staticmethod
-    def dloss(z, y): return torch.sigmoid(z) - y
+    def dloss(z, y): return (1 - y) * torch.sigmoid(z) - y * torch.sigmoid(-z)               # = sigmoid(z) - y, without cancellation
     @staticmethod
-    def d2loss(z, y):
-        s = torch.sigmoid(z); return s * (1 - s)
-    def check_targets(self, y, where):
-        if not ((y == 0) | (y == 1)).all(): raise ValueError(f"{where}: logistic labels must be 0 or 1, got values {y.unique()[:5].tolist()}")
+    def d2loss(z, y): return torch.sigmoid(z) * torch.sigmoid(-z)
+    def check_targets(self, y, where): check_labels(y, "binary", where)
     @property
     def bias(self) -> torch.Tensor:
         "Per-task intercepts (K,)."

@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import MultitaskData, default_device
+from .checks import check_int, check_scalar, check_labels
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
@@ -121,6 +122,11 @@ def equal_weighting(losses: torch.Tensor, model=None, groups=None, **kw):
     "EW: backpropagate the sum of the task losses."
     losses.sum().backward()
 
+def _check_task_labels(model, data: MultitaskData, split: str, task_type: str):
+    "Labels of every task of a split checked against `task_type` (binary: 0/1; multiclass: 0..out_dim-1)."
+    n_classes = getattr(model, "out_dim", None) if task_type == "multiclass" else None
+    for k, (_, y) in enumerate(data.split(split)): check_labels(y, task_type, f"{split}[{k}]", n_classes)
+
 def _task_order(seed: int, k: int, n: int, epoch: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(1_000_003 * seed + 7919 * k + epoch)
     return torch.randperm(n, generator=g)
@@ -137,6 +143,9 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     model.to(device).train()
     K = data.K
     if model.K != K: raise ValueError(f"model has {model.K} heads but the data has {K} tasks")
+    epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
+    lr = check_scalar(lr, "lr", low=0, include_low=False)
+    _check_task_labels(model, data, "train", task_type)
     active = list(range(K)) if tasks is None else list(tasks)
     if not active or any(not (isinstance(k, int) and 0 <= k < K) for k in active):
         raise ValueError(f"tasks must be a non-empty list of task indices in [0, {K}), got {tasks}")
@@ -168,6 +177,11 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
                 idx = orders[k][pos[: min(batch_size, sizes[k])]]
                 batches[k] = (Xs[k][idx], ys[k][idx], W[k, idx] if W is not None else None)
             losses = batch_task_losses(model, batches, task_type)
+            if not bool(torch.isfinite(losses.detach()).all()):
+                k_bad, v_bad = next((k, v) for k, v in zip(batches, losses.detach().tolist()) if not math.isfinite(v))
+                raise FloatingPointError(f"the training loss of task {k_bad} is {v_bad} at epoch {ep}, step {st}: training "
+                    f"diverged (is lr = {lr:g} too large?) or a weighting rule produced non-finite values; the model's "
+                    "parameters are not usable")
             opt.zero_grad(set_to_none=False)
             weighting(losses, model=model, groups=groups, tasks=active, epoch=ep, step=st)
             ctx = StepContext(model, batches, opt, task_type, ep, st, losses.detach())
@@ -188,6 +202,7 @@ def evaluate(model: SharedBottom, data: MultitaskData, split: str = "val", task_
              batch_size: int = 1024) -> dict:
     "Per-task mean loss (V_k) and accuracy on a split: `dict(loss=(K,), acc=(K,))`."
     model.eval()
+    _check_task_labels(model, data, split, task_type)
     dev = next(model.parameters()).device
     loss, acc = [], []
     for k, (X, y) in enumerate(data.split(split)):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_trak.ipynb #3
 from __future__ import annotations
-import json, math
+import json, math, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from .data import MultitaskData, default_device, pad_tasks
 from .hessian import BlockHessian, BlockSolver
 from .influence import target_solves, block_scores, block_task_scores, nan_pad, check_target
 from .nets import SharedBottom
+from .checks import (CacheRebuiltWarning, check_int, check_labels, content_hash, npy_problem, save_json, save_npy)
 
 # %% auto #0
 __all__ = ['Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer',
@@ -26,7 +27,11 @@ class Projector:
     def __init__(self, dim: int, m: int | None = None, kind: str = "rademacher", seed: int = 0, device=None,
                  dtype=torch.float32, chunk: int = 32768, keep_bytes: float = 2 ** 30):
         if kind not in ("rademacher", "gaussian", "identity"): raise ValueError(f"unknown projection kind {kind!r}")
-        if kind != "identity" and (m is None or m < 1): raise ValueError(f"a random projection needs a dimension m >= 1, got {m}")
+        if kind != "identity":
+            if m is None: raise ValueError("a random projection needs a dimension m >= 1, got None")
+            m = check_int(m, "projection dimension m", 1)
+            if m > dim: raise ValueError(f"projection dimension m = {m} exceeds the {dim} dimensions it projects from: "
+                                         "nothing is gained; use kind='identity' (no projection) or m <= dim")
         self.dim, self.kind, self.seed, self.dtype, self.chunk = dim, kind, seed, dtype, chunk
         self.m = dim if kind == "identity" else int(m)
         self.device = torch.device(device) if device else default_device()
@@ -215,21 +220,39 @@ def make_featurizer(model, task_type="binary", m_head=None, m_shared=512, kind="
 
 # %% ../nbs/09_trak.ipynb #17
 class FeatureStore:
-    "Memory-mapped feature arrays for one split, with a record of which batches are done (resumable)."
+    """Memory-mapped feature arrays for one split, with a record of which batches are done (resumable). Reused only when
+    `meta.json` holds the same fingerprint and every file has the expected header and size; otherwise (foreign, truncated
+    or corrupt) it is rebuilt with a `CacheRebuiltWarning` naming the reason. Small files are replaced atomically."""
     def __init__(self, path, K: int, n_max: int, m_head: int, m_shared: int, n_batches: int, fingerprint: dict):
         self.path = Path(path); self.path.mkdir(parents=True, exist_ok=True)
+        shapes = dict(phi_head=(K, n_max, m_head), phi_shared=(K, n_max, m_shared), Q=(K, n_max))
+        fingerprint = json.loads(json.dumps(fingerprint))                     # as it reads back from meta.json
+        problem = self._problem(fingerprint, shapes, n_batches)
+        if problem is not None:
+            if problem != "new": warnings.warn(f"feature store {self.path}: {problem}; rebuilding it", CacheRebuiltWarning, stacklevel=3)
+            for f in ["meta.json", "done.npy"] + [f"{k}.npy" for k in shapes]: (self.path / f).unlink(missing_ok=True)
+        mode = "r+" if problem is None else "w+"
+        self.phi_head, self.phi_shared, self.Q = (np.lib.format.open_memmap(self.path / f"{k}.npy", mode, np.float32, shp)
+                                                  for k, shp in shapes.items())
+        if problem is None: self.done = np.load(self.path / "done.npy")
+        else:
+            self.done = np.zeros(n_batches, bool); save_npy(self.path / "done.npy", self.done)
+            save_json(self.path / "meta.json", dict(fingerprint=fingerprint))    # last: a half-built store has no meta
+    def _problem(self, fingerprint, shapes, n_batches) -> str | None:
         meta = self.path / "meta.json"
-        fresh = not meta.exists() or json.loads(meta.read_text()).get("fingerprint") != fingerprint
-        mode = "w+" if fresh else "r+"
-        self.phi_head = np.lib.format.open_memmap(self.path / "phi_head.npy", mode, np.float32, (K, n_max, m_head))
-        self.phi_shared = np.lib.format.open_memmap(self.path / "phi_shared.npy", mode, np.float32, (K, n_max, m_shared))
-        self.Q = np.lib.format.open_memmap(self.path / "Q.npy", mode, np.float32, (K, n_max))
-        self.done = np.zeros(n_batches, bool) if fresh else np.load(self.path / "done.npy")
-        if fresh:
-            meta.write_text(json.dumps(dict(fingerprint=fingerprint))); np.save(self.path / "done.npy", self.done)
+        if not meta.exists():
+            return "new" if not any((self.path / f"{k}.npy").exists() for k in shapes) else "meta.json is missing"
+        try: old = json.loads(meta.read_text()).get("fingerprint")
+        except (ValueError, UnicodeDecodeError, AttributeError) as e: return f"meta.json is unreadable ({type(e).__name__})"
+        if old != fingerprint:
+            diff = sorted(k for k in set(old or {}) | set(fingerprint) if (old or {}).get(k) != fingerprint.get(k))
+            return f"it was built for other inputs (differing: {', '.join(diff)})"
+        for k, shp in shapes.items():
+            if (pr := npy_problem(self.path / f"{k}.npy", shp, np.float32)): return pr
+        return npy_problem(self.path / "done.npy", (n_batches,), bool)
     def mark(self, b: int):
         for a in (self.phi_head, self.phi_shared, self.Q): a.flush()
-        self.done[b] = True; np.save(self.path / "done.npy", self.done)
+        self.done[b] = True; save_npy(self.path / "done.npy", self.done)
 
 def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128, store=None, progress: bool = True,
               dtype=torch.float32):
@@ -240,7 +263,8 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
     mh, ms = featurizer.m_head, featurizer.m_shared
     jobs = [(k, s) for k in range(K) for s in range(0, len(sp[k][1]), batch_size)]
     fp = dict(featurizer.fingerprint, split=split, sizes=n.tolist(), batch_size=batch_size,
-              params=float(sum(p.double().sum().item() for p in featurizer.model.parameters())))
+              model=content_hash(*featurizer.model.state_dict().values()), data=content_hash(*[t for pair in sp for t in pair])) \
+        if store is not None else None
     st = FeatureStore(store, K, n_max, mh, ms, len(jobs), fp) if store is not None else None
     if st is None:
         out = dict(phi_head=torch.zeros(K, n_max, mh, dtype=dtype), phi_shared=torch.zeros(K, n_max, ms, dtype=dtype),
@@ -314,8 +338,21 @@ class ProjectedMTIF:
         for m in self.models:
             if not hasattr(m, "param_groups") or getattr(m, "K", None) != data.K:
                 raise ValueError(f"every model must follow the trainer's contract (param_groups(), forward(x, task=k)) with {data.K} heads, one per task of the data")
+        if task_type not in ("binary", "multiclass"): raise ValueError(f"projected MTIF supports 'binary' and 'multiclass' tasks, not {task_type!r}")
+        for i, m in enumerate(self.models):
+            for name, prm in m.named_parameters():
+                if not torch.isfinite(prm).all():
+                    raise ValueError(f"model {i}: parameter {name} contains NaN or inf ({int((~torch.isfinite(prm)).sum())} entries): "
+                                     "its training diverged; retrain it (train_mtl stops at the first non-finite loss)")
+        for split in ("train", "val", "test"):
+            for k, (_, y) in enumerate(data.split(split)):
+                check_labels(y, task_type, f"{split}[{k}]", getattr(self.models[0], "out_dim", None) if task_type == "multiclass" else None)
         self.data, self.task_type, self.kind, self.seed = data, task_type, kind, seed
-        self.m_head, self.m_shared = proj_dim if isinstance(proj_dim, (tuple, list)) else (None, proj_dim)
+        if isinstance(proj_dim, (tuple, list)):
+            if len(proj_dim) != 2: raise ValueError(f"proj_dim must be an int or a pair (m_head or None, m_shared), got {proj_dim!r}")
+            self.m_head = None if proj_dim[0] is None else check_int(proj_dim[0], "proj_dim[0] (head)", 1)
+            self.m_shared = check_int(proj_dim[1], "proj_dim[1] (shared)", 1)
+        else: self.m_head, self.m_shared = None, check_int(proj_dim, "proj_dim", 1)
         self.hessian, self.damping, self.batch_size, self.store = hessian, damping, batch_size, store
         self.relative_damping = relative_damping
         self.projection, self.dtype, self.progress = projection, dtype, progress
@@ -328,10 +365,16 @@ class ProjectedMTIF:
         return self
 
     def featurizer(self, i: int):
-        "The featurizer of model `i` (its own projection seed: `seed + 1000 i`)."
+        """The featurizer of model `i` (its own projection seed: `seed + 1000 i`). The factored projection rounds the
+        shared dimension to a sum of per-layer grids (512 -> 507 for the CelebA CNN) capped by the layer sizes: a
+        `UserWarning` says so when that moves it by more than 10%; `featurizer(i).m_shared` is the dimension used."""
         if i not in self._featurizers:
-            self._featurizers[i] = make_featurizer(self.models[i], self.task_type, self.m_head, self.m_shared, self.kind,
-                                                   self.seed + 1000 * i, self.projection, self.dtype)
+            f = make_featurizer(self.models[i], self.task_type, self.m_head, self.m_shared, self.kind,
+                                self.seed + 1000 * i, self.projection, self.dtype)
+            if self.kind != "identity" and abs(f.m_shared - self.m_shared) > 0.1 * self.m_shared:
+                warnings.warn(f"proj_dim {self.m_shared} for the shared block became {f.m_shared} "
+                              f"({type(f).__name__}: per-layer grids, capped by the layer sizes)", UserWarning, stacklevel=2)
+            self._featurizers[i] = f
         return self._featurizers[i]
 
     def features(self, i: int, split: str) -> dict:
