@@ -17,9 +17,9 @@ from .nets import SharedBottom
 from .checks import (CacheRebuiltWarning, check_int, check_labels, content_hash, npy_problem, save_json, save_npy)
 
 # %% auto #0
-__all__ = ['Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer',
-           'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores', 'sparsify',
-           'ProjectedMTIF', 'dense_gn_mtif']
+__all__ = ['PROJECTED_REMEDY', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer',
+           'FactoredFeaturizer', 'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores',
+           'sparsify', 'ProjectedMTIF', 'dense_gn_mtif']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -289,6 +289,9 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
     return out
 
 # %% ../nbs/09_trak.ipynb #19
+PROJECTED_REMEDY = ("Remedies on the projected path: damping= or relative_damping= > 0 (ProjectedMTIF, projected_solver, "
+                    "NetLearner), or a proj_dim well below the number of training points.")
+
 def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype=torch.float64,
                      relative_damping: float = 0.0) -> BlockSolver:
     "Block solver for the projected Gauss-Newton matrix of the training features `F`, damped by `damping + relative_damping * mean diagonal`."
@@ -301,7 +304,7 @@ def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype
     C = torch.einsum("kn,knp,knq->pq", c, ps, ps)
     if relative_damping:
         damping = damping + relative_damping * torch.cat([A.diagonal(dim1=-2, dim2=-1).flatten(), C.diagonal()]).mean().item()
-    return BlockSolver(BlockHessian(A, B, C), damping=damping)
+    return BlockSolver(BlockHessian(A, B, C), damping=damping, remedy=PROJECTED_REMEDY)
 
 def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=torch.float64):
     "Data-level `(K, K, n_max)` and task-level `(K, K)` projected MTIF (positive = harmful), from train and target features."
