@@ -15,8 +15,8 @@ from .checks import check_int, check_scalar, check_labels
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
-           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'train_mtl', 'evaluate',
-           'warm_start_loto']
+           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'same_inputs', 'train_mtl',
+           'evaluate', 'warm_start_loto']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -108,9 +108,12 @@ def split_features(h, sizes: list) -> list:
     return list(torch.split(h, sizes))
 
 def batch_task_losses(model, batches: dict, task_type: str) -> torch.Tensor:
-    "Each active task's minibatch loss (weighted mean, plus `task_penalty(k)` if the model has one), one encoder pass."
-    h = model.features(torch.cat([b[0] for b in batches.values()]))
-    hs = split_features(h, [len(b[0]) for b in batches.values()])
+    """Each active task's minibatch loss (weighted mean, plus `task_penalty(k)` if the model has one), one encoder pass:
+    over the tasks' batches concatenated, or — when every task's batch is the same tensor (the multi-label path) — over
+    that one batch, whose features serve every head."""
+    Xs = [b[0] for b in batches.values()]
+    if all(x is Xs[0] for x in Xs): hs = [model.features(Xs[0])] * len(Xs)
+    else: hs = split_features(model.features(torch.cat(Xs)), [len(x) for x in Xs])
     out = []
     for (k, (X, y, w)), hk in zip(batches.items(), hs):
         l = per_sample_loss(model.head(hk, k), y, task_type)
@@ -127,6 +130,11 @@ def _check_task_labels(model, data: MultitaskData, split: str, task_type: str):
     n_classes = getattr(model, "out_dim", None) if task_type == "multiclass" else None
     for k, (_, y) in enumerate(data.split(split)): check_labels(y, task_type, f"{split}[{k}]", n_classes)
 
+def same_inputs(data: MultitaskData, split: str = "train") -> bool:
+    "Whether every task of a split has the same inputs (a multi-label data set, such as CelebA with every image)."
+    Xs = [X for X, _ in data.split(split)]
+    return all(X is Xs[0] or (X.shape == Xs[0].shape and X.dtype == Xs[0].dtype and torch.equal(X, Xs[0])) for X in Xs)
+
 def _task_order(seed: int, k: int, n: int, epoch: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(1_000_003 * seed + 7919 * k + epoch)
     return torch.randperm(n, generator=g)
@@ -134,8 +142,10 @@ def _task_order(seed: int, k: int, n: int, epoch: int) -> torch.Tensor:
 def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary", epochs: int = 12, lr: float = 1e-3,
               batch_size: int = 64, step_size: int | None = None, step_gamma: float = 0.1, weights=None, tasks=None,
               seed: int = 0, weighting=None, callbacks=(), init_state: dict | None = None, device=None,
-              progress: bool = True, eval_split: str | None = None) -> dict:
-    "Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses)."
+              progress: bool = True, eval_split: str | None = None, multilabel="auto") -> dict:
+    """Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses).
+    `multilabel`: when every task has the same training inputs (`same_inputs`; `"auto"` checks, `True` requires it),
+    each step draws one batch of inputs, in one order shared by the tasks, and one encoder pass serves every head."""
     device = torch.device(device) if device else default_device()
     if device.type == "cuda":   # deterministic convolutions: a retraining must differ from the base run only by what was left out
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
@@ -156,7 +166,11 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
         if W.shape != (K, max(sizes)): raise ValueError(f"weights must have shape (K, n_max) = {(K, max(sizes))}, got {tuple(W.shape)}")
         if (W < 0).any() or not torch.isfinite(W).all(): raise ValueError("weights must be finite and >= 0")
         W = W.to(device)
-    Xs = [X.to(device) for X, _ in data.train]; ys = [y.to(device) for _, y in data.train]
+    if multilabel not in ("auto", True, False): raise ValueError(f"multilabel must be 'auto', True or False, got {multilabel!r}")
+    shared = multilabel is not False and same_inputs(data)
+    if multilabel is True and not shared: raise ValueError("multilabel=True needs every task to have the same training inputs")
+    Xs = [data.train[0][0].to(device)] * K if shared else [X.to(device) for X, _ in data.train]
+    ys = [y.to(device) for _, y in data.train]
     groups = model.param_groups()
     weighting = weighting or equal_weighting
     extra = list(weighting.parameters()) if isinstance(weighting, nn.Module) else []   # learnable loss weights (UW, GradNorm, IMTL)
@@ -169,13 +183,15 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     bar = tqdm(range(epochs), desc="training", disable=not progress, unit="epoch")
     for ep in bar:
         t0 = time.perf_counter(); tot = 0.0
-        orders = {k: _task_order(seed, k, sizes[k], ep).to(device) for k in range(K)}
+        orders = {k: _task_order(seed, 0 if shared else k, sizes[k], ep).to(device) for k in ([0] if shared else range(K))}
         for st in range(steps):
             batches = {}
             for k in active:
                 pos = torch.arange(st * batch_size, (st + 1) * batch_size, device=device) % sizes[k]
-                idx = orders[k][pos[: min(batch_size, sizes[k])]]
-                batches[k] = (Xs[k][idx], ys[k][idx], W[k, idx] if W is not None else None)
+                idx = orders[0 if shared else k][pos[: min(batch_size, sizes[k])]]
+                if shared and batches: Xb = next(iter(batches.values()))[0]     # the same tensor for every task
+                else: Xb = Xs[k][idx]
+                batches[k] = (Xb, ys[k][idx], W[k, idx] if W is not None else None)
             losses = batch_task_losses(model, batches, task_type)
             if not bool(torch.isfinite(losses.detach()).all()):
                 k_bad, v_bad = next((k, v) for k, v in zip(batches, losses.detach().tolist()) if not math.isfinite(v))
