@@ -4,7 +4,10 @@ both see the same machine load.
 
     python scripts/bench_exact_checks.py --before /path/to/old/checkout [--reps 5]
 
-Prints one table (seconds, and after/before) and writes it to figures/bench_exact_checks.csv.
+Prints one table (seconds, and after/before) and writes it to figures/bench_exact_checks.csv. Under load the two
+columns wander by +-30% either way, so a second table times, in one process, just the checks that scoring added
+(the data stamp, the relative gradient, the condition bound) against the whole first-order scoring call: a share
+that load does not change. Written to figures/bench_exact_checks_share.csv.
 """
 import argparse, json, os, subprocess, sys
 from pathlib import Path
@@ -39,6 +42,31 @@ out["logistic_fit"] = best(lambda: MultitaskLogistic(0.5).fit(b))
 print(json.dumps(out))
 """
 
+SHARE = r"""
+import json, sys, time, warnings
+import torch
+torch.set_num_threads(1)
+from mtif.data import make_synthetic
+from mtif.linear import MultitaskRidge
+from mtif.influence import data_influence_all, task_influence
+from mtif.hessian import BlockSolver
+case = json.loads(sys.argv[1])
+data = make_synthetic(**case, seed=0, device="cpu")
+m = MultitaskRidge(0.5).fit(data)
+Xd, y, mask, n = m.padded(data)
+act = torch.ones(data.K, dtype=Xd.dtype)
+args = (Xd, y, mask, n, m.lam_, act)
+S = BlockSolver(m.blocks(*args, m.W_, m.gamma_), check_condition=False)
+def best(f, reps=7):
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return min(ts)
+checks = dict(stamp=best(lambda: m.check_data(data)), relative_gradient=best(lambda: m.relative_gradient(*args, m.W_, m.gamma_)),
+              condition=best(lambda: S.check_condition()))
+print(json.dumps(dict(checks, first_order_data=best(lambda: data_influence_all(m, data)), task_level=best(lambda: task_influence(m, data)))))
+"""
+
 def run(checkout: Path, case: dict) -> dict:
     env = dict(os.environ, PYTHONPATH=str(checkout), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     r = subprocess.run([sys.executable, "-c", CHILD, json.dumps(case)], env=env, capture_output=True, text=True, check=True)
@@ -59,6 +87,17 @@ def main():
     t = pd.DataFrame(rows); t["after_over_before"] = t.after_s / t.before_s
     print(t.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     t.to_csv(ROOT / "figures" / "bench_exact_checks.csv", index=False)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    share = []
+    for case in CASES:
+        r = json.loads(subprocess.run([sys.executable, "-c", SHARE, json.dumps(case)], env=env, capture_output=True, text=True,
+                                      check=True).stdout.strip().splitlines()[-1])
+        added = r["stamp"] + r["relative_gradient"] + r["condition"]
+        share.append(dict(**case, **{f"{k}_s": v for k, v in r.items()}, checks_share_of_first_order=added / r["first_order_data"],
+                          checks_share_of_task_level=added / r["task_level"]))
+    sh = pd.DataFrame(share)
+    print(sh.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    sh.to_csv(ROOT / "figures" / "bench_exact_checks_share.csv", index=False)
 
 if __name__ == "__main__":
     main()

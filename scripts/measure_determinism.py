@@ -9,7 +9,9 @@ and written into every network metric's row of the chapter's reference (as `mtif
 
     MTIF_DATA=../shared/data python scripts/measure_determinism.py [--only 10 12 ...]
 
-Measured on 2026-11-24, 2-core x86_64 CPU, torch 2.13.0 (CPU): see the table this prints, committed as
+Measured on 2026-12-01, 2-core x86_64 CPU, torch 2.13.0 (CPU), right after `mtif reproduce --quick --accept`: every
+chapter gave the reference to the bit with 1 thread; 1 vs 2 threads moved 10_celeba by 5e-6, 19_selection_archs by
+1.1e-3 and 90_benchmarks by 3.2e-3, the others by 0 (20_case_study: 3e-10). See the table this prints, committed as
 tests/reference/tolerances.csv.
 """
 import argparse, os, subprocess, sys, tempfile
