@@ -94,8 +94,8 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         except Exception as e:  # report and go on with the other chapters
             failed.append(nb.stem); errors[nb.stem] = type(e).__name__
             print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
-            for f, b in before.items():                                  # nothing lost: the earlier summary goes back on disk,
-                if not quick: f.write_bytes(b)                           # but no number of it is shown as this run's
+            if not quick:                                                # nothing lost: the earlier summary goes back on disk,
+                for f, b in before.items(): f.write_bytes(b)             # but no number of it is shown as this run's
         times[nb.stem] = time.perf_counter() - t0
         if quick and nb.stem not in failed:
             if accept: accepted += accept_chapter(cfigs, nb.stem, reference)

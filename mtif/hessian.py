@@ -104,16 +104,18 @@ class BlockSolver:
         if damping:
             A = A + damping * torch.eye(H.p, dtype=A.dtype, device=A.device)
             C = C + damping * torch.eye(H.q, dtype=C.dtype, device=C.device)
-        self.LA = _chol(A, lambda b: f"task block A_{b[-1]}{self._batch(b[:-1])}", self.remedy)
+        self.LA = _chol(A, self._name_A, self.remedy)
         self.AinvB = torch.cholesky_solve(H.B, self.LA)                  # (..., K, p, q)
         N = C - torch.einsum("...kpq,...kpr->...qr", H.B, self.AinvB)
         self.N = (N + N.transpose(-1, -2)) / 2
-        self.LN = _chol(self.N, lambda b: f"the shared block's Schur complement N{self._batch(b)}", self.remedy)
+        self.LN = _chol(self.N, self._name_N, self.remedy)
         self._cancel = C.diagonal(dim1=-2, dim2=-1).abs().amax(-1) / self.N.diagonal(dim1=-2, dim2=-1).amax(-1)
         if check_condition: self.check_condition()
 
     @staticmethod
     def _batch(b): return f" (batch entry {tuple(b)})" if b else ""
+    def _name_A(self, b): return f"task block A_{b[-1]}{self._batch(b[:-1])}"
+    def _name_N(self, b): return f"the shared block's Schur complement N{self._batch(b)}"
 
     def condition(self):
         """Lower bounds on the condition numbers: `(task blocks (..., K), N (...))`. N's includes the cancellation of
@@ -124,7 +126,7 @@ class BlockSolver:
         "Warn (`IllConditionedWarning`, naming the worst block) when a condition number exceeds `threshold`; True if none does."
         cA, cN = self.condition()
         ok = True
-        for c, name in ((cA, lambda b: f"task block A_{b[-1]}{self._batch(b[:-1])}"), (cN, lambda b: f"the shared block's Schur complement N{self._batch(b)}")):
+        for c, name in ((cA, self._name_A), (cN, self._name_N)):
             if bool((c > threshold).any()):
                 b = list(torch.unravel_index(c.argmax(), c.shape)) if c.ndim else []
                 worst = c.max().item()

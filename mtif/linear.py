@@ -87,7 +87,9 @@ class MultitaskGLM:
         """Stationarity of `(W, gamma)`: the largest gradient entry over the largest sum of the absolute terms it adds up
         (per-sample gradients; 2 lam theta and 2 lam gamma), 0 when all vanish. Rounding error alone leaves about 1e-16 at
         an exact minimizer; another data set or an unconverged fit gives 1e-3 to 1. Batched."""
-        gW, gg, size = self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True)
+        return self._relative(*self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True))
+    @staticmethod
+    def _relative(gW, gg, size):
         g = torch.maximum(gW.abs().amax((-1, -2)), gg.abs().amax(-1))
         return torch.where(size > 0, g / size.clamp(min=torch.finfo(g.dtype).tiny), torch.zeros_like(g))
     def blocks(self, Xd, y, sig, n, lam, active, W, gamma) -> BlockHessian:
@@ -124,9 +126,9 @@ class MultitaskGLM:
         it, stalled, best, since, polished = 0, False, float("inf"), 0, False
         self._last_solver = None
         for it in range(max_iter):
-            gW, gg = self.gradient(*args, W, gamma)
+            gW, gg, *size = self.gradient(*args, W, gamma, scale=exact)
             if exact:
-                rel = self.relative_gradient(*args, W, gamma).max().item()
+                rel = self._relative(gW, gg, size[0]).max().item()
                 if rel <= self.tol:             # converged; one more (quadratically convergent) step reaches float64's floor
                     if polished or it == 0: return W, gamma, it
                     polished = True

@@ -15,8 +15,8 @@ from .checks import check_int, check_scalar, check_labels
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
-           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'same_inputs', 'train_mtl',
-           'evaluate', 'warm_start_loto']
+           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels', 'same_inputs',
+           'train_mtl', 'evaluate', 'warm_start_loto']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -125,7 +125,7 @@ def equal_weighting(losses: torch.Tensor, model=None, groups=None, **kw):
     "EW: backpropagate the sum of the task losses."
     losses.sum().backward()
 
-def _check_task_labels(model, data: MultitaskData, split: str, task_type: str):
+def check_task_labels(model, data: MultitaskData, split: str, task_type: str):
     "Labels of every task of a split checked against `task_type` (binary: 0/1; multiclass: 0..out_dim-1)."
     n_classes = getattr(model, "out_dim", None) if task_type == "multiclass" else None
     for k, (_, y) in enumerate(data.split(split)): check_labels(y, task_type, f"{split}[{k}]", n_classes)
@@ -155,7 +155,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     if model.K != K: raise ValueError(f"model has {model.K} heads but the data has {K} tasks")
     epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
     lr = check_scalar(lr, "lr", low=0, include_low=False)
-    _check_task_labels(model, data, "train", task_type)
+    check_task_labels(model, data, "train", task_type)
     active = list(range(K)) if tasks is None else list(tasks)
     if not active or any(not (isinstance(k, int) and 0 <= k < K) for k in active):
         raise ValueError(f"tasks must be a non-empty list of task indices in [0, {K}), got {tasks}")
@@ -218,7 +218,7 @@ def evaluate(model: SharedBottom, data: MultitaskData, split: str = "val", task_
              batch_size: int = 1024) -> dict:
     "Per-task mean loss (V_k) and accuracy on a split: `dict(loss=(K,), acc=(K,))`."
     model.eval()
-    _check_task_labels(model, data, split, task_type)
+    check_task_labels(model, data, split, task_type)
     dev = next(model.parameters()).device
     loss, acc = [], []
     for k, (X, y) in enumerate(data.split(split)):

@@ -13,8 +13,8 @@ from tqdm.auto import tqdm
 from .data import MultitaskData, default_device, pad_tasks
 from .hessian import BlockHessian, BlockSolver
 from .influence import target_solves, block_scores, block_task_scores, nan_pad, check_target
-from .nets import SharedBottom
-from .checks import (CacheRebuiltWarning, check_int, check_labels, content_hash, npy_problem, save_json, save_npy)
+from .nets import SharedBottom, check_task_labels
+from .checks import (CacheRebuiltWarning, check_int, content_hash, npy_problem, save_json, save_npy)
 
 # %% auto #0
 __all__ = ['PROJECTED_REMEDY', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer',
@@ -347,9 +347,7 @@ class ProjectedMTIF:
                 if not torch.isfinite(prm).all():
                     raise ValueError(f"model {i}: parameter {name} contains NaN or inf ({int((~torch.isfinite(prm)).sum())} entries): "
                                      "its training diverged; retrain it (train_mtl stops at the first non-finite loss)")
-        for split in ("train", "val", "test"):
-            for k, (_, y) in enumerate(data.split(split)):
-                check_labels(y, task_type, f"{split}[{k}]", getattr(self.models[0], "out_dim", None) if task_type == "multiclass" else None)
+        for split in ("train", "val", "test"): check_task_labels(self.models[0], data, split, task_type)
         self.data, self.task_type, self.kind, self.seed = data, task_type, kind, seed
         if isinstance(proj_dim, (tuple, list)):
             if len(proj_dim) != 2: raise ValueError(f"proj_dim must be an int or a pair (m_head or None, m_shared), got {proj_dim!r}")
