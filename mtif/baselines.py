@@ -12,7 +12,7 @@ from .data import MultitaskData
 from .nets import batch_task_losses
 
 # %% auto #0
-__all__ = ['SoftSharingLinear', 'TaskAffinity', 'random_subsets', 'fit_surrogate', 'surrogate_relatedness',
+__all__ = ['SoftSharingLinear', 'OffsetSharingLinear', 'TaskAffinity', 'random_subsets', 'fit_surrogate', 'surrogate_relatedness',
            'negative_transfer_f1', 'linear_subset_losses']
 
 # %% ../nbs/11_baselines.ipynb #7
@@ -34,6 +34,45 @@ class SoftSharingLinear(nn.Module):
     def param_groups(self):
         names = [n for n, _ in self.named_parameters()]
         return dict(shared=["gamma"], tasks=[[n for n in names if n.startswith(f"heads.{k}.")] for k in range(self.K)])
+
+# %% ../nbs/11_baselines.ipynb #9a8b9c51
+class OffsetSharingLinear(nn.Module):
+    """The soft-sharing linear model in offset form for SGD/Adam: theta_k = gamma + v_k, penalty lam_k ||v_k||^2.
+    Same minimizer and same MTIF as `SoftSharingLinear`; the shared `gamma` carries every task's data gradient."""
+    def __init__(self, K: int, d: int, lam, intercept: bool = False):
+        super().__init__()
+        self.K, self.in_shape = K, None
+        self.encoder = nn.Identity()
+        self.heads = nn.ModuleList(nn.Linear(d, 1, bias=intercept) for _ in range(K))       # weight = v_k, bias = b_k
+        for h in self.heads: nn.init.zeros_(h.weight); (nn.init.zeros_(h.bias) if intercept else None)
+        self.gamma = nn.Parameter(torch.zeros(d))
+        self.register_buffer("lam", torch.as_tensor(lam, dtype=torch.float32).expand(K).clone())
+    def prepare(self, x): return x.to(self.gamma.dtype)
+    def features(self, x): return self.prepare(x)
+    def head(self, h, k): return self.heads[k](h) + h @ self.gamma[:, None]
+    def forward(self, x):
+        h = self.prepare(x); return torch.stack([self.head(h, k) for k in range(self.K)], 1)
+    def task_penalty(self, k): return self.lam[k] * (self.heads[k].weight[0] ** 2).sum()
+    def param_groups(self):
+        names = [n for n, _ in self.named_parameters()]
+        return dict(shared=["gamma"], tasks=[[n for n in names if n.startswith(f"heads.{k}.")] for k in range(self.K)])
+    def theta(self) -> torch.Tensor:
+        "Task parameters theta_k = gamma + v_k, `(K, d)`."
+        return self.gamma.detach()[None] + torch.stack([h.weight.detach()[0] for h in self.heads])
+    @classmethod
+    def from_glm(cls, model) -> "OffsetSharingLinear":
+        "The offset form of a fitted `MultitaskGLM` (float64): v_k = theta_k - gamma, the same intercepts and lam."
+        model._check_fitted()
+        K, d = model.K_, model.d_
+        if torch.isnan(model.W_).any(): raise ValueError("the model was fitted on a subset of tasks: its left-out tasks have no parameters")
+        net = cls(K, d, model.lam_, intercept=model.intercept).double()
+        net.lam = model.lam_.clone()
+        with torch.no_grad():
+            net.gamma.copy_(model.gamma_)
+            for k, h in enumerate(net.heads):
+                h.weight[0] = model.W_[k, :d] - model.gamma_
+                if model.intercept: h.bias[0] = model.W_[k, d]
+        return net
 
 # %% ../nbs/11_baselines.ipynb #9
 class TaskAffinity:

@@ -112,12 +112,19 @@ def beside_paper(df: pd.DataFrame, n: int, metric: str | None = None, digits: in
     tasks = [t for t in pt.columns if t in set(ours.task)] + [t for t in dict.fromkeys(ours.task) if t not in set(pt.columns)]
     out = {}
     for row in dict.fromkeys(ours.row):
-        o = ours[ours.row == row].drop_duplicates("task").set_index("task")
-        out[(row, "ours")] = [fmt(o.value.get(t, math.nan), o.se.get(t, math.nan), digits) for t in tasks]
+        mets = list(dict.fromkeys(ours[ours.row == row].metric))
+        # several of ours under one paper row (e.g. TAG in two parametrizations): each labelled by its metric's last part
+        labs = ["ours"] if len(mets) == 1 else ["ours: " + m.rsplit(", ", 1)[-1].split(" [")[0] for m in mets]
+        got = {m: ours[(ours.row == row) & (ours.metric == m)].drop_duplicates("task").set_index("task") for m in mets}
+        for m, lab in zip(mets, labs):
+            out[(row, lab)] = [fmt(got[m].value.get(t, math.nan), got[m].se.get(t, math.nan), digits) for t in tasks]
         out[(row, "paper")] = [fmt(pt.loc[row, t], pse.loc[row, t], digits) if t in pt.columns else "—" for t in tasks]
-        out[(row, "")] = [paper.MARKS[paper.verdict(o.value.get(t, math.nan), pt.loc[row, t] if t in pt.columns else math.nan,
-                                                    pse.loc[row, t] if t in pt.columns else math.nan,
-                                                    pmax.loc[row, t] if t in pt.columns else math.nan)] for t in tasks]
+        for m, lab in zip(mets, labs):
+            o = got[m]
+            out[(row, "" if len(mets) == 1 else f"{lab[6:]} vs paper")] = [
+                paper.MARKS[paper.verdict(o.value.get(t, math.nan), pt.loc[row, t] if t in pt.columns else math.nan,
+                                          pse.loc[row, t] if t in pt.columns else math.nan,
+                                          pmax.loc[row, t] if t in pt.columns else math.nan)] for t in tasks]
     return pd.DataFrame(out, index=tasks).T
 
 # %% ../nbs/92_results.ipynb #2d004f4b
