@@ -198,7 +198,6 @@ def apply_tolerances(reference_dir: str | os.PathLike) -> list[str]:
 
 # %% ../nbs/92_results.ipynb #401a4ba0
 NOT_REPRODUCED = {
-    14: "Clustered and Lowrank (Duan & Wang 2023) are not implemented yet (issue 15); Vanilla runs on the HAR stand-in (chapter 07).",
     16: "LiSSA and the condition numbers of mini-batch Hessians are not implemented yet (issue 16).",
 }
 
