@@ -36,26 +36,14 @@ class SoftSharingLinear(nn.Module):
         return dict(shared=["gamma"], tasks=[[n for n in names if n.startswith(f"heads.{k}.")] for k in range(self.K)])
 
 # %% ../nbs/11_baselines.ipynb #9a8b9c51
-class OffsetSharingLinear(nn.Module):
+class OffsetSharingLinear(SoftSharingLinear):
     """The soft-sharing linear model in offset form for SGD/Adam: theta_k = gamma + v_k, penalty lam_k ||v_k||^2.
-    Same minimizer and same MTIF as `SoftSharingLinear`; the shared `gamma` carries every task's data gradient."""
-    def __init__(self, K: int, d: int, lam, intercept: bool = False):
-        super().__init__()
-        self.K, self.in_shape = K, None
-        self.encoder = nn.Identity()
-        self.heads = nn.ModuleList(nn.Linear(d, 1, bias=intercept) for _ in range(K))       # weight = v_k, bias = b_k
-        for h in self.heads: nn.init.zeros_(h.weight); (nn.init.zeros_(h.bias) if intercept else None)
-        self.gamma = nn.Parameter(torch.zeros(d))
-        self.register_buffer("lam", torch.as_tensor(lam, dtype=torch.float32).expand(K).clone())
-    def prepare(self, x): return x.to(self.gamma.dtype)
-    def features(self, x): return self.prepare(x)
+    Same parameters and groups as `SoftSharingLinear` (head k's weight now holds v_k), same minimizer and same MTIF;
+    the shared `gamma` carries every task's data gradient."""
     def head(self, h, k): return self.heads[k](h) + h @ self.gamma[:, None]
     def forward(self, x):
         h = self.prepare(x); return torch.stack([self.head(h, k) for k in range(self.K)], 1)
     def task_penalty(self, k): return self.lam[k] * (self.heads[k].weight[0] ** 2).sum()
-    def param_groups(self):
-        names = [n for n, _ in self.named_parameters()]
-        return dict(shared=["gamma"], tasks=[[n for n in names if n.startswith(f"heads.{k}.")] for k in range(self.K)])
     def theta(self) -> torch.Tensor:
         "Task parameters theta_k = gamma + v_k, `(K, d)`."
         return self.gamma.detach()[None] + torch.stack([h.weight.detach()[0] for h in self.heads])
