@@ -112,6 +112,10 @@ class BlockSolver:
         self._cancel = C.diagonal(dim1=-2, dim2=-1).abs().amax(-1) / self.N.diagonal(dim1=-2, dim2=-1).amax(-1)
         if check_condition: self.check_condition()
 
+    K = property(lambda self: self.H.K, doc="Number of tasks (the interface every inverse-Hessian solver shares: K, p, q, solve).")
+    p = property(lambda self: self.H.p, doc="Size of each task block.")
+    q = property(lambda self: self.H.q, doc="Size of the shared block.")
+
     @staticmethod
     def _batch(b): return f" (batch entry {tuple(b)})" if b else ""
     def _name_A(self, b): return f"task block A_{b[-1]}{self._batch(b[:-1])}"

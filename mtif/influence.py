@@ -17,15 +17,21 @@ __all__ = ['STATIONARY_TOL', 'check_stationary', 'target_solves', 'block_scores'
            'data_influence_all', 'check_target', 'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #6
-def _prepare(model: MultitaskGLM, data: MultitaskData, split: str):
-    "Everything the scores need at the fitted parameters: solver, per-sample derivatives, target gradients."
+def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
+    """Everything the scores need at the fitted parameters: solver, per-sample derivatives, target gradients. `solver`:
+    any object with `K, p, q` and `solve(v_tasks, v_shared)` (an approximation of chapter 22) in place of the exact one."""
     if not isinstance(model, MultitaskGLM): raise TypeError(f"exact MTIF needs a fitted MultitaskGLM, got {type(model).__name__}")
     model.check_data(data)
     Xd, y, mask, n = model.padded(data, "train")
     act = torch.ones(data.K, dtype=Xd.dtype, device=Xd.device)
     args = (Xd, y, mask, n, model.lam_, act)
     check_stationary(model.relative_gradient(*args, model.W_, model.gamma_).item(), model.tol)
-    solver = BlockSolver(model.blocks(*args, model.W_, model.gamma_), remedy=model.REMEDY)
+    if solver is None: solver = BlockSolver(model.blocks(*args, model.W_, model.gamma_), remedy=model.REMEDY)
+    else:
+        dims = (getattr(solver, "K", None), getattr(solver, "p", None), getattr(solver, "q", None))
+        if not callable(getattr(solver, "solve", None)) or dims != (data.K, Xd.shape[-1], model.d_):
+            raise ValueError(f"solver must have solve(v_tasks, v_shared) and dimensions (K, p, q) = {(data.K, Xd.shape[-1], model.d_)}, "
+                             f"got {type(solver).__name__} with {dims}")
     z = torch.einsum("knp,kp->kn", Xd, model.W_)
     Xv, yv, mv, nv = model.padded(data, split)
     zv = torch.einsum("knp,kp->kn", Xv, model.W_)
@@ -55,7 +61,7 @@ def target_solves(solver: BlockSolver, q_tasks: torch.Tensor, q_shared: torch.Te
     "u^(k) = H^{-1} q^(k) for every target k at once, q^(k) = (q_tasks[k] in block k, q_shared[k]): `(u_tasks (K,p,K), u_shared (q,K))`."
     K = q_tasks.shape[0]
     v = torch.einsum("kp,kj->kpj", q_tasks, torch.eye(K, dtype=q_tasks.dtype, device=q_tasks.device))
-    vs = q_shared.T if q_shared is not None else q_tasks.new_zeros(solver.H.q, K)
+    vs = q_shared.T if q_shared is not None else q_tasks.new_zeros(solver.q, K)
     return solver.solve(v, vs)
 
 def block_scores(U, g_tasks: torch.Tensor, n: torch.Tensor, g_shared: torch.Tensor | None = None) -> torch.Tensor:
@@ -109,10 +115,13 @@ def _newton_data(model, s):
     return s.V[:, None, None] - V_new
 
 def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
-                       part: str = "total") -> torch.Tensor:
-    "Predicted Delta_k^{li} for every target k and training point (l, i): `(K, K, n_max)`, NaN at padding."
+                       part: str = "total", solver=None) -> torch.Tensor:
+    """Predicted Delta_k^{li} for every target k and training point (l, i): `(K, K, n_max)`, NaN at padding. `solver`: an
+    approximate inverse-Hessian solver (chapter 22) for first-order total scores; default the exact block solve."""
     _check_method(method)
-    s = _prepare(model, data, split)
+    if solver is not None and (method != "first_order" or part != "total"):
+        raise ValueError("an approximate solver= serves first-order total scores only (the Newton step and the direct/shared split need the exact factors)")
+    s = _prepare(model, data, split, solver)
     if method == "first_order": D = _first_order_data(s, part)
     else:
         if part != "total": raise ValueError("the direct/shared split is defined for first-order scores only")
@@ -127,16 +136,18 @@ def check_target(target, K) -> int:
     return t
 
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
-                   method: str = "first_order", part: str = "total") -> list:
+                   method: str = "first_order", part: str = "total", solver=None) -> list:
     "Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`."
     target = check_target(target, data.K)
-    D = data_influence_all(model, data, split, method, part)[target]
+    D = data_influence_all(model, data, split, method, part, solver)[target]
     return [D[l, :n] for l, n in enumerate(data.sizes("train"))]
 
-def task_influence(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order") -> torch.Tensor:
-    "Predicted Delta_k^l as a `(K, K)` tensor, entry [k, l]: effect on task k of removing task l (diagonal NaN)."
+def task_influence(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
+                   solver=None) -> torch.Tensor:
+    "Predicted Delta_k^l as a `(K, K)` tensor, entry [k, l]: effect on task k of removing task l (diagonal NaN). `solver` as in `data_influence_all`."
     _check_method(method)
-    s = _prepare(model, data, split)
+    if solver is not None and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
+    s = _prepare(model, data, split, solver)
     d = model.gamma_.shape[-1]
     if method == "first_order":
         h = 2 * model.lam_[:, None] * (model.gamma_ - model.W_[:, :d])               # grad_gamma L_l at w-hat
