@@ -80,7 +80,7 @@ TABLES = {
              note="the caption says 'average loss', the text says l2 distance to the true parameters"),
     14: dict(data="HAR", chapter="07_har", metric="classification error with 5% flipped labels, before and after selection (Vanilla, Clustered, Lowrank of Duan & Wang 2023)", higher=False),
     15: dict(data="CelebA", chapter="19_selection_archs", metric="test accuracy, architectures with and without data selection (DS)", higher=True),
-    16: dict(data="synthetic", chapter=None, metric="mean condition number of mini-batch Hessians over 100 seeds (rows K, columns batch size)", higher=False),
+    16: dict(data="synthetic", chapter="22_approximations", metric="mean condition number of mini-batch Hessians over 100 seeds (rows K, columns batch size)", higher=False),
 }
 
 def task_name(table: int, column: str) -> str:

@@ -197,9 +197,7 @@ def apply_tolerances(reference_dir: str | os.PathLike) -> list[str]:
     return changed
 
 # %% ../nbs/92_results.ipynb #401a4ba0
-NOT_REPRODUCED = {
-    16: "LiSSA and the condition numbers of mini-batch Hessians are not implemented yet (issue 16).",
-}
+NOT_REPRODUCED: dict[int, str] = {}      # table -> why no chapter reproduces it (every table has a chapter now)
 
 def load_summaries(figures: str | os.PathLike) -> pd.DataFrame:
     "Every `summary_*.csv` in `figures`, joined (skipping none: an old-format file is an error)."
