@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_approximations.ipynb #e51ec6a5
 from __future__ import annotations
-import math, warnings
+import functools, math, warnings
 import torch
 from tqdm.auto import tqdm
 from .data import MultitaskData
@@ -126,7 +126,7 @@ class GLMCurvature:
         model.check_data(data)
         Xd, y, mask, n = model.padded(data, "train")
         z = torch.einsum("knp,kp->kn", Xd, model.W_)
-        self.model, self.penalty = model, penalty
+        self.model, self.penalty, self._y = model, penalty, y
         self.K, self.p, self.q = data.K, Xd.shape[-1], model.d_
         self.n, self.mask, self.lam = n.to(Xd.dtype), mask, model.lam_
         self.d2 = model.d2loss(z, y) * mask                                     # (K, n_max) second derivatives
@@ -140,14 +140,12 @@ class GLMCurvature:
 
     def blocks(self, w: torch.Tensor, s: torch.Tensor | None = None) -> BlockHessian:
         """The Hessian `sum_(k,i) w_ki grad^2 (loss_ki + Omega_k)` for weights `w (..., K, n_max)` (penalty weight
-        `s_k = sum_i w_ki`, or `s` given); `w = mask / n` (`s = 1`) is the full Hessian."""
+        `s_k = sum_i w_ki`, or `s` given); `w = mask / n` (`s = 1`) is the full Hessian. Assembled by the model's own
+        `blocks` (chapter 02), with per-sample weights `w` (and sizes 1) and penalty levels `lam * s`."""
         if s is None: s = w.sum(-1)
-        E = torch.eye(self.p, self.q, dtype=w.dtype, device=w.device)
-        pen = 2 * self.lam * s                                                   # (..., K)
-        A = torch.einsum("...kn,knp,knr->...kpr", w * self.d2, self._Xd, self._Xd) + pen[..., None, None] * (E @ E.T)
-        B = -pen[..., None, None] * E
-        C = pen.sum(-1)[..., None, None] * torch.eye(self.q, dtype=w.dtype, device=w.device)
-        return BlockHessian(A, B, C)
+        ones = torch.ones(self.K, dtype=w.dtype, device=w.device)
+        m = self.model
+        return m.blocks(self._Xd, self._y, w, ones, self.lam * s, ones, m.W_, m.gamma_)
 
     def full(self) -> BlockHessian:
         "The exact Hessian of the training objective (equals the model's own blocks)."
@@ -163,15 +161,20 @@ class GLMCurvature:
             idx = torch.rand(R, self.N, generator=generator).argsort(-1)[:, :b].to(dev)
             return idx, (self.N / (b * self.n[self.task[idx]]))
         if b < self.K: raise ValueError(f"a stratified batch needs at least one point per task: batch_size {b} < K = {self.K}")
+        take, coef = self._strata(b)
+        keys = torch.rand(R, self.K, self.mask.shape[1], generator=generator).masked_fill(~self.mask.bool().cpu(), 2.0)
+        order = keys.argsort(-1) + self.first.cpu()[:, None]                     # (R, K, n_max): a random order of each task's points
+        return order[:, take].to(dev), coef.expand(R, b).clone()
+
+    @functools.lru_cache(maxsize=8)
+    def _strata(self, b: int):
+        "Per-task batch sizes b_k for a stratified batch of b (proportional to n_k, at least one): `(take (K, n_max) bool, coef (b,))`."
         bk = torch.clamp((b * self.n / self.N).floor(), min=1).long().cpu()
         while bk.sum() < b: bk[int(torch.argmax(self.n.cpu() / bk - 1e-9 * torch.arange(self.K)))] += 1   # largest n_k / b_k next
         while bk.sum() > b: bk[int(torch.argmax(torch.where(bk > 1, bk.double(), -1.0)))] -= 1
-        nmax = self.mask.shape[1]
-        keys = torch.rand(R, self.K, nmax, generator=generator).masked_fill(~self.mask.bool().cpu(), 2.0)
-        order = keys.argsort(-1)                                                 # (R, K, n_max): a random order of each task's points
-        idx = torch.cat([order[:, k, :bk[k]] + self.first[k].cpu() for k in range(self.K)], 1).to(dev)
-        coef = torch.cat([torch.full((int(bk[k]),), 1.0 / float(bk[k])) for k in range(self.K)]).to(dev, self.X.dtype)
-        return idx, coef.expand(R, b).clone()
+        take = torch.arange(self.mask.shape[1])[None] < bk[:, None]             # the first b_k of each task's random order
+        coef = (1.0 / bk.double()).repeat_interleave(bk).to(self.X.device, self.X.dtype)
+        return take, coef
 
     def batch_weights(self, idx, coef):
         "Dense weights `(R, K, n_max)` of sampled batches, for `blocks`."
