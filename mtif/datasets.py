@@ -234,8 +234,10 @@ def _group_split(groups: np.ndarray, fractions, g: torch.Generator):
 
 def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int | None = None,
                 fractions=(0.6, 0.2, 0.2), identity_disjoint: bool = True, seed: int = 0,
-                cache: str | os.PathLike | None = None, progress: bool = True, device=None, max_id: int | None = None) -> MultitaskData:
-    "CelebA attributes as binary tasks; X is the flattened uint8 image (`meta['image_shape']`), y in {0, 1}; `max_id`: only images with ids up to it."
+                cache: str | os.PathLike | None = None, progress: bool = True, device=None, max_id: int | None = None,
+                shared: bool = False) -> MultitaskData:
+    """CelebA attributes as binary tasks; X is the flattened uint8 image (`meta['image_shape']`), y in {0, 1}; `max_id`: only
+    images with ids up to it; `shared`: one draw of `n_per_task` images per split serves every task (multi-label data)."""
     files, names, A = read_celeba_attributes(root)
     if max_id is not None:
         keep = np.array([int(f.split(".")[0]) <= max_id for f in files])
@@ -262,14 +264,16 @@ def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int |
     X = imgs.flatten(1)
     splits = {"train": [], "val": [], "test": []}
     chosen = {s: [] for s in splits}
+    draw = lambda pool: pool if n_per_task is None or n_per_task >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:n_per_task]]
+    one = {s: draw(pool) for s, pool in zip(splits, pools)} if shared else None
     for t in tasks:
         col = names.index(t)
         for s, pool in zip(splits, pools):
-            idx = pool if n_per_task is None or n_per_task >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:n_per_task]]
+            idx = one[s] if shared else draw(pool)
             splits[s].append((X[idx].to(device), torch.from_numpy(A[idx.numpy(), col].astype(np.float32)).to(device)))
             chosen[s].append([files[i] for i in idx.tolist()])
     return MultitaskData(**splits, names=list(tasks), meta=dict(dataset="CelebA", image_shape=(3, size, size),
-                         split=split_kind, files=chosen))
+                         split=split_kind, files=chosen, shared=bool(shared)))
 
 # %% ../nbs/06_datasets.ipynb #22
 OFFICE_DOMAINS = ["amazon", "caltech10", "dslr", "webcam"]

@@ -4,7 +4,8 @@
 
 # %% ../nbs/08_nets.ipynb #3
 from __future__ import annotations
-import copy, math, time
+import copy, hashlib, math, os, time
+from pathlib import Path
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -16,7 +17,7 @@ from .checks import check_int, check_scalar, check_labels
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
            'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels', 'same_inputs',
-           'train_mtl', 'evaluate', 'warm_start_loto']
+           'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'cold_start_loto']
 
 # %% ../nbs/08_nets.ipynb #6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -142,10 +143,14 @@ def _task_order(seed: int, k: int, n: int, epoch: int) -> torch.Tensor:
 def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary", epochs: int = 12, lr: float = 1e-3,
               batch_size: int = 64, step_size: int | None = None, step_gamma: float = 0.1, weights=None, tasks=None,
               seed: int = 0, weighting=None, callbacks=(), init_state: dict | None = None, device=None,
-              progress: bool = True, eval_split: str | None = None, multilabel="auto") -> dict:
+              progress: bool = True, eval_split: str | None = None, multilabel="auto", checkpoint=None,
+              checkpoint_every: int = 10, stop_after: int | None = None) -> dict:
     """Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses).
     `multilabel`: when every task has the same training inputs (`same_inputs`; `"auto"` checks, `True` requires it),
-    each step draws one batch of inputs, in one order shared by the tasks, and one encoder pass serves every head."""
+    each step draws one batch of inputs, in one order shared by the tasks, and one encoder pass serves every head.
+    `checkpoint`: a file; the run saves its whole state there every `checkpoint_every` epochs (and when it stops) and, if
+    the file exists, resumes from it (same settings required). `stop_after`: stop after that many epochs of the
+    `epochs`-long schedule (resume later with a larger value)."""
     device = torch.device(device) if device else default_device()
     if device.type == "cuda":   # deterministic convolutions: a retraining must differ from the base run only by what was left out
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
@@ -180,7 +185,16 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     steps = math.ceil(max(sizes) / batch_size)
     hist = dict(epoch=[], train_loss=[], seconds=[])
     if eval_split: hist[f"{eval_split}_loss"] = []
-    bar = tqdm(range(epochs), desc="training", disable=not progress, unit="epoch")
+    stop = epochs if stop_after is None else check_int(stop_after, "stop_after", 1)
+    if stop > epochs: raise ValueError(f"stop_after = {stop} is past the schedule's {epochs} epochs")
+    start, ck = 0, None
+    if checkpoint is not None:
+        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
+        ck = dict(path=Path(checkpoint), key=_run_key(model, data, weighting, W, active, shared, task_type, epochs=epochs, lr=lr,
+                  batch_size=batch_size, step_size=step_size, step_gamma=step_gamma, seed=seed))
+        if ck["path"].exists(): start = _resume(ck, model, opt, sched, weighting, hist)
+        if start > stop: raise ValueError(f"{ck['path']} holds epoch {start}, past stop_after = {stop}")
+    bar = tqdm(range(start, stop), desc="training", disable=not progress, unit="epoch", initial=start, total=stop)
     for ep in bar:
         t0 = time.perf_counter(); tot = 0.0
         orders = {k: _task_order(seed, 0 if shared else k, sizes[k], ep).to(device) for k in ([0] if shared else range(K))}
@@ -210,6 +224,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
             hist[f"{eval_split}_loss"].append(evaluate(model, data, eval_split, task_type)["loss"].mean().item())
             model.train()
         bar.set_postfix(loss=f"{tot / steps:.4f}")
+        if ck and ((ep + 1) % checkpoint_every == 0 or ep + 1 == stop): _save_checkpoint(ck, ep + 1, model, opt, sched, weighting, hist)
     model.eval()
     return hist
 
@@ -220,15 +235,65 @@ def evaluate(model: SharedBottom, data: MultitaskData, split: str = "val", task_
     model.eval()
     check_task_labels(model, data, split, task_type)
     dev = next(model.parameters()).device
-    loss, acc = [], []
-    for k, (X, y) in enumerate(data.split(split)):
-        ls, cs = [], []
+    parts = data.split(split)
+    shared = len(parts) > 1 and same_inputs(data, split)      # one encoder pass serves every head
+    ls, cs = [[] for _ in parts], [[] for _ in parts]
+    for k, (X, y) in enumerate(parts[:1] if shared else parts):
         for s in range(0, len(y), batch_size):
-            Xb, yb = X[s:s + batch_size].to(dev), y[s:s + batch_size].to(dev)
-            z = model.head(model.features(Xb), k)
-            ls.append(per_sample_loss(z, yb, task_type)); cs.append(correct(z, yb, task_type))
-        loss.append(torch.cat(ls).mean()); acc.append(torch.cat(cs).mean())
-    return dict(loss=torch.stack(loss).cpu(), acc=torch.stack(acc).cpu())
+            h = model.features(X[s:s + batch_size].to(dev))
+            for j in (range(len(parts)) if shared else [k]):
+                z, yb = model.head(h, j), parts[j][1][s:s + batch_size].to(dev)
+                ls[j].append(per_sample_loss(z, yb, task_type)); cs[j].append(correct(z, yb, task_type))
+    return dict(loss=torch.stack([torch.cat(l).mean() for l in ls]).cpu(), acc=torch.stack([torch.cat(c).mean() for c in cs]).cpu())
+
+# %% ../nbs/08_nets.ipynb #c602f9a2
+def _gen_safe(v):
+    "A weighting rule's attribute in a savable form: generators become their state."
+    return ("__generator__", v.get_state()) if isinstance(v, torch.Generator) else copy.deepcopy(v)
+
+def _weighting_state(w) -> dict:
+    if w is None or w is equal_weighting: return {}
+    attrs = {k: _gen_safe(v) for k, v in vars(w).items() if not k.startswith("_") and k != "training"}
+    return dict(attrs=attrs, module=w.state_dict() if isinstance(w, nn.Module) else None)
+
+def _restore_weighting(w, state: dict):
+    if not state: return
+    if state["module"] is not None: w.load_state_dict(state["module"])
+    for k, v in state["attrs"].items():
+        if isinstance(v, tuple) and len(v) == 2 and v[0] == "__generator__": getattr(w, k).set_state(v[1])
+        else: setattr(w, k, v)
+
+def _digest(tensors, text: str = "") -> str:
+    h = hashlib.sha256(text.encode())
+    for t in tensors: h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+def _run_key(model, data, weighting, W, active, shared, task_type, **settings) -> dict:
+    "Fingerprints of what a training run depends on (settings, data, weights, rule; initial parameters), so that a checkpoint is only resumed by the same run."
+    rule = getattr(weighting, "name", getattr(weighting, "__name__", type(weighting).__name__))
+    text = repr((sorted(settings.items()), type(model).__name__, rule, active, shared, task_type, data.sizes("train")))
+    return dict(settings=_digest([y for _, y in data.train] + ([W] if W is not None else []), text),
+                params=_digest(model.state_dict().values()))
+
+def _save_checkpoint(ck: dict, epoch: int, model, opt, sched, weighting, hist):
+    state = dict(key=ck["key"], epoch=epoch, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                 weighting=_weighting_state(weighting), hist=hist)
+    ck["path"].parent.mkdir(parents=True, exist_ok=True)
+    tmp = ck["path"].with_name(ck["path"].name + ".tmp")
+    torch.save(state, tmp); os.replace(tmp, ck["path"])
+
+def _resume(ck: dict, model, opt, sched, weighting, hist) -> int:
+    state = torch.load(ck["path"], map_location=next(model.parameters()).device, weights_only=False)
+    key = state.get("key") or {}
+    continuing = key.get("settings") == ck["key"]["settings"] and ck["key"]["params"] == _digest(state["model"].values())
+    if key.get("settings") != ck["key"]["settings"] or not (key.get("params") == ck["key"]["params"] or continuing):
+        raise ValueError(f"{ck['path']} is the checkpoint of a different run (settings, data, initial parameters or "
+                         "weighting differ): delete it or pass another checkpoint file")
+    ck["key"] = key                       # a model passed in at the checkpoint's state continues the run that started it
+    model.load_state_dict(state["model"]); opt.load_state_dict(state["opt"]); sched.load_state_dict(state["sched"])
+    _restore_weighting(weighting, state["weighting"])
+    hist.clear(); hist.update(copy.deepcopy(state["hist"]))
+    return int(state["epoch"])
 
 # %% ../nbs/08_nets.ipynb #16
 def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-4, seed: int = 0, split: str = "val",
@@ -255,5 +320,50 @@ def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-
     D = torch.full((epochs, K, K), float("nan"))
     for l in tqdm(sources, desc="warm-start LOTO", disable=not progress):
         D[:, :, l] = control - run([k for k in range(K) if k != l])
+        D[:, l, l] = float("nan")
+    return D
+
+# %% ../nbs/08_nets.ipynb #9d4ee253
+def train_and_record(model, data: MultitaskData, record_epochs, split: str = "val", task_type: str = "binary",
+                     checkpoint=None, on_record=None, **train_kw) -> dict:
+    """Train `model` in place with `train_mtl(**train_kw)` and read its per-task `split` losses after each epoch count in
+    `record_epochs` (of one schedule of `train_kw['epochs']` epochs): `dict(epochs, loss (len, K), extra, hist)`;
+    `extra[i] = on_record(model, E_i)`. With `checkpoint` (a file), run and records resume after an interruption."""
+    import tempfile
+    total = check_int(train_kw.get("epochs", 12), "epochs", 1)
+    E = sorted({check_int(e, "record epoch", 1) for e in record_epochs})
+    if not E or E[-1] > total: raise ValueError(f"record_epochs must be non-empty and within the {total} epochs, got {list(record_epochs)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = Path(checkpoint) if checkpoint is not None else Path(tmp) / "run.pt"
+        rec_path = ck.with_name(ck.name + ".records")
+        recs = torch.load(rec_path, weights_only=False) if rec_path.exists() else {}
+        hist = None
+        for e in E:
+            if e in recs and e != E[-1]: continue          # the last one always runs: it leaves `model` trained
+            hist = train_mtl(model, data, task_type, checkpoint=ck, stop_after=e, **{"progress": False, **train_kw})
+            if e not in recs:
+                recs[e] = dict(loss=evaluate(model, data, split, task_type)["loss"], extra=on_record(model, e) if on_record else None)
+                tmp_rec = rec_path.with_name(rec_path.name + ".tmp"); torch.save(recs, tmp_rec); os.replace(tmp_rec, rec_path)
+    return dict(epochs=E, loss=torch.stack([recs[e]["loss"] for e in E]), extra=[recs[e]["extra"] for e in E], hist=hist)
+
+def cold_start_loto(model, data: MultitaskData, record_epochs=None, sources=None, split: str = "val", task_type: str = "binary",
+                    checkpoint_dir=None, progress: bool = True, **train_kw) -> torch.Tensor:
+    """Cold-start leave-one-task-out effects: from `model`'s parameters (left unchanged) and one data order (`seed`),
+    `(len(record_epochs), K, K)`, `[e, k, l] = V_k(control) - V_k(without task l)` after `record_epochs[e]` epochs
+    (default: the last); positive: task l harms task k. Columns not in `sources` and the diagonal are NaN."""
+    K = data.K
+    sources = list(range(K)) if sources is None else list(sources)
+    if any(not (isinstance(l, int) and 0 <= l < K) for l in sources): raise ValueError(f"sources must be task indices in [0, {K}), got {sources}")
+    if K < 2: raise ValueError("leave-one-task-out needs at least two tasks")
+    E = [train_kw.get("epochs", 12)] if record_epochs is None else record_epochs
+    state = copy.deepcopy(model.state_dict())
+    def run(tag, tasks):
+        m = copy.deepcopy(model); m.load_state_dict(state)
+        ck = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{tag}.pt"
+        return train_and_record(m, data, E, split, task_type, checkpoint=ck, tasks=tasks, **{"progress": False, **train_kw})["loss"]
+    control = run("control", None)
+    D = torch.full((control.shape[0], K, K), float("nan"))
+    for l in tqdm(sources, desc="cold-start LOTO", disable=not progress):
+        D[:, :, l] = control - run(f"without_{l}", [k for k in range(K) if k != l])
         D[:, l, l] = float("nan")
     return D
