@@ -13,7 +13,7 @@ from .nets import batch_task_losses
 
 # %% auto #0
 __all__ = ['SoftSharingLinear', 'OffsetSharingLinear', 'TaskAffinity', 'random_subsets', 'fit_surrogate', 'surrogate_relatedness',
-           'negative_transfer_f1', 'linear_subset_losses']
+           'negative_transfer_f1', 'linear_subset_losses', 'per_target_spearman']
 
 # %% ../nbs/11_baselines.ipynb #7
 class SoftSharingLinear(nn.Module):
@@ -185,3 +185,11 @@ def linear_subset_losses(model, data: MultitaskData, split: str = "val"):
         V = model.split_losses(data, split)
         return V - refit_deltas(model, data, split, w, masks.to(mask.dtype), None, False, "subsets")
     return f
+
+# %% ../nbs/11_baselines.ipynb #ee356a80
+def per_target_spearman(A, B) -> np.ndarray:
+    "Per target k: Spearman over the source tasks l != k between rows k of two K x K matrices (array of K values)."
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape != B.shape: raise ValueError(f"need two K x K matrices, got {A.shape} and {B.shape}")
+    K = A.shape[0]
+    return np.array([stats.spearmanr(A[k, [l for l in range(K) if l != k]], B[k, [l for l in range(K) if l != k]])[0] for k in range(K)])

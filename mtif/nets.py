@@ -301,11 +301,8 @@ def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-
     """Warm-start leave-one-task-out effects of a trained `model` (left unchanged): `(epochs, K, K)`,
     `[e, k, l] = V_k(control) - V_k(without task l)` after `e + 1` more epochs (positive: task l harms task k);
     columns not in `sources` (default: all tasks) and the diagonal are NaN. `train_kw` go to `train_mtl`."""
-    K = data.K
-    sources = list(range(K)) if sources is None else list(sources)
     if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if any(not (isinstance(l, int) and 0 <= l < K) for l in sources): raise ValueError(f"sources must be task indices in [0, {K}), got {sources}")
-    if K < 2: raise ValueError("leave-one-task-out needs at least two tasks")
+    sources = _loto_sources(data.K, sources)
     state, user_callbacks = copy.deepcopy(model.state_dict()), tuple(train_kw.pop("callbacks", ()))
     def run(tasks):
         m, rec = copy.deepcopy(model), []
@@ -316,10 +313,21 @@ def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-
                   callbacks=[cb, *user_callbacks], **train_kw)
         rec.append(evaluate(m, data, split, task_type)["loss"])
         return torch.stack(rec)
-    control = run(None)
-    D = torch.full((epochs, K, K), float("nan"))
-    for l in tqdm(sources, desc="warm-start LOTO", disable=not progress):
-        D[:, :, l] = control - run([k for k in range(K) if k != l])
+    return _loto_matrix(run(None), lambda l: run([k for k in range(data.K) if k != l]), sources, "warm-start LOTO", progress)
+
+def _loto_sources(K: int, sources) -> list:
+    "Checked source tasks of a leave-one-task-out (default: all)."
+    sources = list(range(K)) if sources is None else list(sources)
+    if any(not (isinstance(l, int) and 0 <= l < K) for l in sources): raise ValueError(f"sources must be task indices in [0, {K}), got {sources}")
+    if K < 2: raise ValueError("leave-one-task-out needs at least two tasks")
+    return sources
+
+def _loto_matrix(control: torch.Tensor, without, sources: list, desc: str, progress: bool) -> torch.Tensor:
+    "`D[:, k, l] = control[:, k] - without(l)[:, k]` from per-length losses `(E, K)`; other columns and the diagonal NaN."
+    E, K = control.shape
+    D = torch.full((E, K, K), float("nan"))
+    for l in tqdm(sources, desc=desc, disable=not progress):
+        D[:, :, l] = control - without(l)
         D[:, l, l] = float("nan")
     return D
 
@@ -351,19 +359,12 @@ def cold_start_loto(model, data: MultitaskData, record_epochs=None, sources=None
     """Cold-start leave-one-task-out effects: from `model`'s parameters (left unchanged) and one data order (`seed`),
     `(len(record_epochs), K, K)`, `[e, k, l] = V_k(control) - V_k(without task l)` after `record_epochs[e]` epochs
     (default: the last); positive: task l harms task k. Columns not in `sources` and the diagonal are NaN."""
-    K = data.K
-    sources = list(range(K)) if sources is None else list(sources)
-    if any(not (isinstance(l, int) and 0 <= l < K) for l in sources): raise ValueError(f"sources must be task indices in [0, {K}), got {sources}")
-    if K < 2: raise ValueError("leave-one-task-out needs at least two tasks")
+    sources = _loto_sources(data.K, sources)
     E = [train_kw.get("epochs", 12)] if record_epochs is None else record_epochs
     state = copy.deepcopy(model.state_dict())
     def run(tag, tasks):
         m = copy.deepcopy(model); m.load_state_dict(state)
         ck = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{tag}.pt"
         return train_and_record(m, data, E, split, task_type, checkpoint=ck, tasks=tasks, **{"progress": False, **train_kw})["loss"]
-    control = run("control", None)
-    D = torch.full((control.shape[0], K, K), float("nan"))
-    for l in tqdm(sources, desc="cold-start LOTO", disable=not progress):
-        D[:, :, l] = control - run(f"without_{l}", [k for k in range(K) if k != l])
-        D[:, l, l] = float("nan")
-    return D
+    return _loto_matrix(run("control", None), lambda l: run(f"without_{l}", [k for k in range(data.K) if k != l]),
+                        sources, "cold-start LOTO", progress)
