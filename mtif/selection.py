@@ -13,11 +13,12 @@ from tqdm.auto import tqdm
 from .data import MultitaskData, default_device, valid_mask
 from .influence import data_influence_all
 from .linear import MultitaskLogistic
-from .nets import train_mtl, evaluate, per_sample_loss
+from .nets import train_mtl, train_and_record, evaluate, per_sample_loss, same_inputs
+from .checks import check_int, check_scalar
 
 # %% auto #0
 __all__ = ['harm_scores', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection', 'select_data',
-           'run_cells', 'paired_change', 'selection_table']
+           'select_over_lengths', 'run_cells', 'paired_change', 'selection_table']
 
 # %% ../nbs/15_selection.ipynb #6
 def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
@@ -60,6 +61,9 @@ class LinearLearner:
         self.Model, self.lam, self.method = Model, lam, method
     def fit(self, data: MultitaskData, seed: int = 0):
         return self.Model(self.lam).fit(data)
+    def fit_without(self, data: MultitaskData, remove: torch.Tensor, seed: int = 0):
+        "Refit on `data` without the points where `remove (K, n_max)` is True."
+        return self.fit(drop_points(data, remove), seed)
     def influence(self, model, data: MultitaskData) -> torch.Tensor:
         return data_influence_all(model, data, "val", self.method)
     def _z(self, model, X, k): return model.predict(X, k)
@@ -75,6 +79,8 @@ class LinearLearner:
             acc.append(((z > 0).double() == y).double().mean() if isinstance(model, MultitaskLogistic) else torch.tensor(float("nan")))
         return dict(loss=torch.stack(loss), acc=torch.stack(acc))
 
+
+# %% ../nbs/15_selection.ipynb #0920f3b7
 class NetLearner:
     "Projected MTIF for networks: `build(data, seed) -> model` (or an architecture name), trained by `train_mtl(**train_kw)` with `weighting` (a registry name or a factory)."
     def __init__(self, build, task_type: str = "binary", train_kw: dict | None = None, weighting=None, weighting_kw: dict | None = None,
@@ -99,12 +105,24 @@ class NetLearner:
             if "K" in inspect.signature(WEIGHTINGS[self.weighting]).parameters: kw.setdefault("K", data.K)
             return weighting(self.weighting, **kw)
         return self.weighting()
-    def fit(self, data: MultitaskData, seed: int = 0):
+    def fit(self, data: MultitaskData, seed: int = 0, **kw):
+        "Build (seed) and train a model; `kw` goes to `train_mtl` on top of `train_kw` (`weights`, `stop_after`, `checkpoint`)."
         model = self.build(data, seed)
         train_mtl(model, data, self.task_type, seed=seed, weighting=self.make_weighting(data), device=self.device,
-                  progress=self.progress, **self.train_kw)
+                  **{"progress": self.progress, **self.train_kw, **kw})
         model._mtif_seed = seed
         return model
+    def fit_without(self, data: MultitaskData, remove: torch.Tensor, seed: int = 0, **kw):
+        """Retrain without the points where `remove (K, n_max)` is True. When every task has the same training inputs
+        (multi-label data) the removed points get weight 0 (the paper's $\sigma_{li}=0$): the one encoder pass and the data
+        order of the full run are kept. Otherwise they are dropped (`drop_points`)."""
+        if not same_inputs(data): return self.fit(drop_points(data, remove), seed, **kw)
+        valid = valid_mask(data)
+        if tuple(remove.shape) != tuple(valid.shape): raise ValueError(f"remove must have shape (K, n_max) = {tuple(valid.shape)}")
+        if "weights" in self.train_kw or "weights" in kw: raise ValueError("fit_without sets the weights itself; pass none")
+        keep = ~remove.cpu().bool()
+        if not keep.any(1).all(): raise ValueError("the removal would empty a task; remove fewer points")
+        return self.fit(data, seed, weights=keep.float(), **kw)
     def influence(self, model, data: MultitaskData) -> torch.Tensor:
         from mtif.trak import ProjectedMTIF
         seed = getattr(model, "_mtif_seed", 0)
@@ -124,6 +142,7 @@ class NetLearner:
     def evaluate(self, model, data: MultitaskData, split: str = "test") -> dict:
         return evaluate(model, data, split, self.task_type)
 
+
 # %% ../nbs/15_selection.ipynb #12
 @dataclass
 class Selection:
@@ -139,6 +158,15 @@ class Selection:
         "The training data that remains."
         return drop_points(data, self.removed)
 
+def _check_controls(controls):
+    bad = set(controls) - {"random", "loss"}
+    if bad: raise ValueError(f"unknown controls {sorted(bad)}: use 'random' and/or 'loss'")
+
+def _fit_without(learner, data, remove, seed, **kw):
+    "The learner's retraining without the masked points: its `fit_without` where it has one, else `fit` on `drop_points`."
+    f = getattr(learner, "fit_without", None)
+    return f(data, remove, seed, **kw) if f else learner.fit(drop_points(data, remove), seed, **kw)
+
 def _row(learner, model, data, rule, fraction, n_removed):
     r = dict(rule=rule, fraction=fraction, n_removed=n_removed)
     for sp in ("val", "test"):
@@ -152,8 +180,7 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     "Remove the most harmful training points by summed MTIF, retrain, and compare with controls (see above)."
     grid = sorted(set(float(f) for f in (fraction if isinstance(fraction, (list, tuple, np.ndarray)) else [fraction])))
     if not grid or any(not 0 < f < 1 for f in grid): raise ValueError(f"fractions must lie in (0, 1), got {fraction}")
-    bad = set(controls) - {"random", "loss"}
-    if bad: raise ValueError(f"unknown controls {sorted(bad)}: use 'random' and/or 'loss'")
+    _check_controls(controls)
     valid = valid_mask(data); N = int(valid.sum())
     steps = 1 + len(grid) + len(controls) + (scores is None)
     bar = tqdm(total=steps, desc="selection", disable=not progress)
@@ -164,7 +191,7 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     fits = {}
     for f in grid:
         n = int(np.ceil(f * N)); mask = top_mask(scores, n, valid)
-        m = learner.fit(drop_points(data, mask), seed); bar.update()
+        m = _fit_without(learner, data, mask, seed); bar.update()
         fits[f] = (m, mask); rows.append(_row(learner, m, data, "mtif", f, n))
     sel = pd.DataFrame(rows[1:])
     crit = "val_acc" if not np.isnan(sel.val_acc).all() else "val_loss"
@@ -174,12 +201,52 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     for c in controls:
         cm = random_mask(valid, n, seed=10_007 + seed) if c == "random" else top_mask(learner.train_loss(base, data), n, valid)
         masks[c] = cm
-        rows.append(_row(learner, learner.fit(drop_points(data, cm), seed), data, "random" if c == "random" else "highest training loss", best, n))
+        rows.append(_row(learner, _fit_without(learner, data, cm, seed), data, "random" if c == "random" else "highest training loss", best, n))
         bar.update()
     bar.close()
     report = pd.DataFrame(rows); report["chosen"] = (report.rule == "mtif") & (report.fraction == best)
     kept = [torch.nonzero(~mask[k, :len(y)])[:, 0] for k, (_, y) in enumerate(data.train)]
     return Selection(kept, mask, best, scores, report, model, masks)
+
+# %% ../nbs/15_selection.ipynb #958babfe
+def select_over_lengths(learner: NetLearner, data: MultitaskData, lengths, fraction: float = 0.05, targets=None,
+                        controls=("random", "loss"), seed: int = 0, checkpoint_dir=None, progress: bool = True) -> dict:
+    """Selection's effect against training length (see above): `dict(report, scores, masks)`; `report` has one row per
+    length and rule, `scores[E]` the `(K, n_max)` scores at length E (positive = harmful), `masks[(E, rule)]` the removals."""
+    from pathlib import Path
+    if not isinstance(learner, NetLearner) or learner.ensemble != 1:
+        raise ValueError("select_over_lengths needs a NetLearner with ensemble=1 (the scores come from the model of each length)")
+    fraction = check_scalar(fraction, "fraction", low=0, high=1, include_low=False, include_high=False)
+    _check_controls(controls)
+    total = check_int(learner.train_kw.get("epochs", 12), "epochs", 1)
+    E = sorted({check_int(e, "length", 1) for e in lengths})
+    if not E or E[-1] > total: raise ValueError(f"lengths must be non-empty and within the schedule's {total} epochs, got {list(lengths)}")
+    valid = valid_mask(data); n = int(np.ceil(fraction * int(valid.sum())))
+    ck = (lambda name: Path(checkpoint_dir) / name) if checkpoint_dir is not None else (lambda name: None)
+    if checkpoint_dir is not None: Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    def record(model, e):
+        model._mtif_seed = seed
+        sc = torch.where(valid, harm_scores(learner.influence(model, data), targets).double().cpu(), nan)
+        return dict(scores=sc, loss=learner.train_loss(model, data) if "loss" in controls else None,
+                    row=_row(learner, model, data, "none", 0.0, 0))
+    bar = tqdm(total=len(E) * (1 + len(controls)) + 1, desc="selection over lengths", disable=not progress)
+    rec = train_and_record(learner.build(data, seed), data, E, "val", learner.task_type, checkpoint=ck("all.pt"), on_record=record,
+                           seed=seed, weighting=learner.make_weighting(data), device=learner.device, **learner.train_kw)
+    bar.update()
+    rows, scores, masks = [], {}, {}
+    for e, r in zip(E, rec["extra"]):
+        scores[e] = r["scores"]
+        rules = {"mtif": top_mask(r["scores"], n, valid)}
+        if "random" in controls: rules["random"] = random_mask(valid, n, seed=10_007 + seed)
+        if "loss" in controls: rules["highest training loss"] = top_mask(r["loss"], n, valid)
+        rows.append(dict(epochs=e, **r["row"]))
+        for rule, m in rules.items():
+            masks[(e, rule)] = m
+            fit = _fit_without(learner, data, m, seed, stop_after=e, checkpoint=ck(f"E{e}_{rule.replace(' ', '_')}.pt"))
+            rows.append(dict(epochs=e, **_row(learner, fit, data, rule, fraction, n))); bar.update()
+    bar.close()
+    return dict(report=pd.DataFrame(rows), scores=scores, masks=masks)
 
 # %% ../nbs/15_selection.ipynb #18
 def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) -> pd.DataFrame:
