@@ -16,7 +16,7 @@ from .checks import ConvergenceWarning, NotStationaryError, check_int
 __all__ = ['STATIONARY_TOL', 'check_stationary', 'target_solves', 'block_scores', 'block_task_scores', 'nan_pad',
            'data_influence_all', 'check_target', 'data_influence', 'task_influence']
 
-# %% ../nbs/03_influence.ipynb #6
+# %% ../nbs/03_influence.ipynb #0164ee72
 def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
     """Everything the scores need at the fitted parameters: solver, per-sample derivatives, target gradients. `solver`:
     any object with `K, p, q` and `solve(v_tasks, v_shared)` (an approximation of chapter 22) in place of the exact one."""
@@ -57,6 +57,7 @@ def check_stationary(rel: float, tol: float = 1e-12):
 def _check_method(method):
     if method not in ("first_order", "newton"): raise ValueError(f"unknown method {method!r}: use 'first_order' or 'newton'")
 
+# %% ../nbs/03_influence.ipynb #7dad7c83
 def target_solves(solver: BlockSolver, q_tasks: torch.Tensor, q_shared: torch.Tensor | None = None):
     "u^(k) = H^{-1} q^(k) for every target k at once, q^(k) = (q_tasks[k] in block k, q_shared[k]): `(u_tasks (K,p,K), u_shared (q,K))`."
     K = q_tasks.shape[0]
@@ -83,6 +84,7 @@ def nan_pad(t, mask):
     "`t` with NaN where `mask` is 0 (padding rows)."
     return torch.where(mask.bool(), t, torch.full_like(t, float("nan")))
 
+# %% ../nbs/03_influence.ipynb #3a9123f8
 def _first_order_data(s, part="total"):
     if part not in ("total", "direct", "shared"): raise ValueError(f"unknown part {part!r}: use 'total', 'direct' or 'shared'")
     total = block_scores(_target_solves(s), s.d1[..., None] * s.Xd, s.n)
@@ -114,6 +116,7 @@ def _newton_data(model, s):
         V_new[:, l] = (model.loss(zv_new, s.yv[..., None]) * s.mv[..., None]).sum(1) / s.nv[:, None]
     return s.V[:, None, None] - V_new
 
+# %% ../nbs/03_influence.ipynb #7b055085
 def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
                        part: str = "total", solver=None) -> torch.Tensor:
     """Predicted Delta_k^{li} for every target k and training point (l, i): `(K, K, n_max)`, NaN at padding. `solver`: an
@@ -135,6 +138,7 @@ def check_target(target, K) -> int:
     if t is None or not 0 <= t < K: raise ValueError(f"unknown target task {target!r}: the data has tasks 0..{K - 1}")
     return t
 
+# %% ../nbs/03_influence.ipynb #be1c13e8
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total", solver=None) -> list:
     "Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`."
