@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .data import MultitaskData, pad_tasks
 from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError
 from .checks import (ConvergenceWarning, DataStamp, check_int, check_scalar, check_labels)
@@ -14,16 +15,7 @@ from .checks import (ConvergenceWarning, DataStamp, check_int, check_scalar, che
 # %% auto #0
 __all__ = ['MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'select_lambda']
 
-# %% ../nbs/02_linear_models.ipynb #6
-def _as_weights(w, mask, R=None):
-    if w is None: return mask if R is None else mask.expand(R, *mask.shape)
-    w = torch.as_tensor(w, dtype=mask.dtype, device=mask.device)
-    if w.shape[-2:] != mask.shape:
-        raise ValueError(f"sample weights must have shape (..., K, n_max) = (..., {mask.shape[0]}, {mask.shape[1]}) "
-                         f"(padded like pad_tasks), got {tuple(w.shape)}")
-    if not torch.isfinite(w).all() or (w < 0).any(): raise ValueError("sample weights must be finite and >= 0")
-    return w * mask
-
+# %% ../nbs/02_linear_models.ipynb #30ab4e64
 class MultitaskGLM:
     "Soft-sharing multitask GLM; subclasses define the per-sample loss on the linear predictor and its derivatives."
     intercept = False
@@ -61,165 +53,12 @@ class MultitaskGLM:
         lam = torch.as_tensor(self.lam, dtype=like.dtype, device=like.device)
         if lam.ndim == 1 and lam.numel() != K: raise ValueError(f"lam has {lam.numel()} values but the data has {K} tasks")
         return lam.expand(K).clone()
-
-    # --- objective, gradient and Hessian blocks, batched over leading dims of (W, gamma, sig, active)
-    def _parts(self, Xd, y, sig, n, lam, active, W, gamma):
-        d = gamma.shape[-1]
-        z = torch.einsum("knp,...kp->...kn", Xd, W)
-        r = W[..., :d] - gamma[..., None, :]                     # S theta_k - gamma
-        return z, r, sig * active[..., None] / n[:, None], lam * active
-    def objective(self, Xd, y, sig, n, lam, active, W, gamma):
-        z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
-        return (c * self.loss(z, y)).sum((-1, -2)) + (la * (r ** 2).sum(-1)).sum(-1)
-    def gradient(self, Xd, y, sig, n, lam, active, W, gamma, scale: bool = False):
-        "Gradient `(g_W, g_gamma)`; with `scale=True` also the size its terms have before they cancel (for relative stationarity)."
-        z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
-        d1 = c * self.dloss(z, y)
-        gW = torch.einsum("...kn,knp->...kp", d1, Xd)
-        pen = 2 * la[..., None] * r
-        if scale:   # the terms before they cancel: per-sample gradients, and 2 lam theta_k, 2 lam gamma in the penalty's
-            t_pen = 2 * la[..., None] * (W[..., :r.shape[-1]].abs() + gamma.abs()[..., None, :])
-            size = torch.maximum(torch.einsum("...kn,knp->...kp", d1.abs(), Xd.abs()).amax((-1, -2)),
-                                 torch.maximum(t_pen.amax((-1, -2)), t_pen.sum(-2).amax(-1)))
-        gW[..., :r.shape[-1]] += pen
-        return (gW, -pen.sum(-2), size) if scale else (gW, -pen.sum(-2))
-    def relative_gradient(self, Xd, y, sig, n, lam, active, W, gamma) -> torch.Tensor:
-        """Stationarity of `(W, gamma)`: the largest gradient entry over the largest sum of the absolute terms it adds up
-        (per-sample gradients; 2 lam theta and 2 lam gamma), 0 when all vanish. Rounding error alone leaves about 1e-16 at
-        an exact minimizer; another data set or an unconverged fit gives 1e-3 to 1. Batched."""
-        return self._relative(*self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True))
     @staticmethod
     def _relative(gW, gg, size):
         g = torch.maximum(gW.abs().amax((-1, -2)), gg.abs().amax(-1))
         return torch.where(size > 0, g / size.clamp(min=torch.finfo(g.dtype).tiny), torch.zeros_like(g))
-    def blocks(self, Xd, y, sig, n, lam, active, W, gamma) -> BlockHessian:
-        z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
-        p, d = Xd.shape[-1], gamma.shape[-1]
-        eye_d = torch.eye(p, d, dtype=W.dtype, device=W.device)        # S^T
-        A = torch.einsum("...kn,knp,knq->...kpq", c * self.d2loss(z, y), Xd, Xd)
-        A = A + (2 * la)[..., None, None] * (eye_d @ eye_d.T) + (1 - active)[..., None, None] * torch.eye(p, dtype=W.dtype, device=W.device)
-        B = -(2 * la)[..., None, None] * eye_d
-        C = (2 * la.sum(-1))[..., None, None] * torch.eye(d, dtype=W.dtype, device=W.device)
-        return BlockHessian(A, B, C)
 
-    # --- Newton's method, batched
-    def _not_pd(self, e, it, W, lam, Xd, sig, n):
-        "Re-raise a failed factorization with what it means for this model."
-        if it > 0:
-            return NotPositiveDefiniteError(f"{e} -- reached at Newton iteration {it}, with parameters as large as "
-                f"{W.abs().max().item():.3g}: the minimizer may not exist (e.g. separable labels; the intercepts and gamma are not penalized)")
-        data_scale = torch.einsum("...kn,knp->...kp", sig / n[:, None], Xd ** 2).amax().item()    # largest diagonal of X^T X / n
-        ratio = lam.max().item() / max(data_scale, torch.finfo(Xd.dtype).tiny)
-        if "Schur" in str(e) and ratio > 1e8:
-            return NotPositiveDefiniteError(f"the shared block's Schur complement N = C - sum B^T A^-1 B cancels to rounding "
-                f"error: lam = {lam.max().item():.3g} is {ratio:.1e} times the data's curvature (largest diagonal of X^T X / n "
-                f"{data_scale:.3g}), so float64 cannot resolve the data's part of N. Use a smaller lam (at most about 1e6 times "
-                "the data's curvature); as lam grows, soft sharing tends to one pooled model (theta_k = gamma), which you can fit "
-                "directly on the pooled data.")
-        return e
-    def newton(self, Xd, y, sig, n, lam, active, W, gamma, max_iter=None, line_search=True, exact=True):
-        """Batched damped Newton from `(W, gamma)`, stopping when the relative gradient (`relative_gradient`) of every
-        problem is at most `tol`; `ConvergenceWarning` if `max_iter` iterations do not get there or the line search
-        stalls. `exact=False, max_iter=1, line_search=False` is one pure Newton step (no convergence check)."""
-        max_iter = self.max_iter if max_iter is None else check_int(max_iter, "max_iter", min_value=1)
-        args = (Xd, y, sig, n, lam, active)
-        it, stalled, best, since, polished = 0, False, float("inf"), 0, False
-        self._last_solver = None
-        for it in range(max_iter):
-            gW, gg, *size = self.gradient(*args, W, gamma, scale=exact)
-            if exact:
-                rel = self._relative(gW, gg, size[0]).max().item()
-                if rel <= self.tol:             # converged; one more (quadratically convergent) step reaches float64's floor
-                    if polished or it == 0: return W, gamma, it
-                    polished = True
-                best, since = (rel, 0) if rel < best / 2 else (best, since + 1)
-                if since >= 5: stalled = True; break          # rounding error, not the iteration, limits the gradient now
-            try:
-                solver = BlockSolver(self.blocks(*args, W, gamma), remedy=self.REMEDY, check_condition=False)
-                dW, dg = solver.solve(-gW, -gg)
-                if W.ndim == 2: self._last_solver = solver          # one problem (a fit, not a batch of refits): kept for fit()
-            except NotPositiveDefiniteError as e: raise self._not_pd(e, it, W, lam, Xd, sig, n) from None
-            t = torch.ones(W.shape[:-2], dtype=W.dtype, device=W.device)
-            if line_search:
-                f0 = self.objective(*args, W, gamma)
-                slope = (gW * dW).sum((-1, -2)) + (gg * dg).sum(-1)
-                for _ in range(60):
-                    f1 = self.objective(*args, W + t[..., None, None] * dW, gamma + t[..., None] * dg)
-                    bad = f1 > f0 + 1e-4 * t * slope + 1e-13 * f0.abs()
-                    if not bad.any(): break
-                    t = torch.where(bad, t / 2, t)
-            W_new, g_new = W + t[..., None, None] * dW, gamma + t[..., None] * dg
-            stalled = bool(torch.equal(W_new, W) and torch.equal(g_new, gamma))
-            W, gamma = W_new, g_new
-            if stalled: break
-        if not exact: return W, gamma, it + 1
-        rel = self.relative_gradient(*args, W, gamma)
-        if bool((rel <= self.tol).all()): return W, gamma, it + 1
-        warnings.warn(f"{type(self).__name__}: Newton's method {'stalled (the gradient no longer decreases)' if stalled else 'reached max_iter'} "
-                      f"after {it + 1} iteration(s) with relative gradient {rel.max().item():.2e} > tol = {self.tol:g}: the "
-                      f"parameters are not the minimizer, and influence scores computed from them are not reliable. Largest "
-                      f"parameter {W.abs().max().item():.3g}; the problem may be separable (no minimizer), ill-conditioned "
-                      "(a larger lam helps) or need a larger max_iter.", ConvergenceWarning, stacklevel=3)
-        return W, gamma, it + 1
-
-    def fit(self, data: MultitaskData, weights=None, tasks=None):
-        "Fit to `data.train` with optional sample weights `(K, n_max)` and an optional subset of active `tasks`."
-        Xd, y, mask, n = self.padded(data, "train")
-        K = data.K
-        active = torch.ones(K, dtype=torch.float64, device=Xd.device)
-        if tasks is not None:
-            tasks = list(tasks)
-            bad = [t for t in tasks if not (isinstance(t, int) and 0 <= t < K)]
-            if bad or not tasks: raise ValueError(f"tasks must be a non-empty list of task indices in [0, {K}), got {tasks}")
-            active = torch.zeros_like(active); active[tasks] = 1
-        sig = _as_weights(weights, mask)
-        W0 = Xd.new_zeros(K, Xd.shape[-1]); g0 = Xd.new_zeros(data.d)
-        self.K_, self.d_, self.n_ = K, data.d, n
-        self.lam_ = self.lam_vector(K, Xd)
-        self.W_, self.gamma_, self.n_iter_ = self.newton(Xd, y, sig, n, self.lam_, active, W0, g0)
-        self.relative_gradient_ = self.relative_gradient(Xd, y, sig, n, self.lam_, active, self.W_, self.gamma_).item()
-        if self._last_solver is not None: self._last_solver.check_condition()   # the last Newton step's factors: warn if ill-conditioned
-        self._last_solver = None
-        self.W_[active == 0] = float("nan")
-        self.active_ = active
-        self.weighted_ = weights is not None and not bool((sig == mask).all())
-        self.stamp_ = DataStamp([t for pair in data.train for t in pair])
-        return self
-
-    # --- fitted parameters and losses
-    def _check_fitted(self):
-        if self.W_ is None: raise RuntimeError(f"{type(self).__name__} is not fitted: call .fit(data) first")
-    @property
-    def theta(self) -> torch.Tensor:
-        "Task parameters (K, d) (without intercepts)."
-        self._check_fitted(); return self.W_[:, :self.d_]
-    @property
-    def gamma(self) -> torch.Tensor:
-        "Shared parameters (d,)."
-        self._check_fitted(); return self.gamma_
-    def check_data(self, data: MultitaskData):
-        """Raise unless `data` is the data this model was fitted on, unweighted and with every task: the sizes, then the
-        contents (the fit's `DataStamp`)."""
-        self._check_fitted()
-        if data.K != self.K_ or data.d != self.d_ or data.sizes("train") != self.n_.tolist():
-            raise ValueError(f"data (K={data.K}, d={data.d}, train sizes {data.sizes('train')}) is not what the model was "
-                             f"fitted on (K={self.K_}, d={self.d_}, train sizes {self.n_.tolist()})")
-        if (self.active_ == 0).any(): raise ValueError("influence needs a model fitted on all tasks (this one was fitted on a subset)")
-        if self.weighted_: raise ValueError("this model was fitted with sample weights (weights=): the influence functions here "
-                                            "are derived for the unweighted objective; refit without weights= (drop points instead)")
-        if not self.stamp_.matches([t for pair in data.train for t in pair]):
-            raise ValueError("the training data has the sizes this model was fitted on but other contents (it was changed after "
-                             "the fit, or is another draw): influence is defined at the minimizer for this data; refit on it")
-    def predict(self, X: torch.Tensor, task: int) -> torch.Tensor:
-        "Linear predictor z for task `task` (logits for logistic)."
-        self._check_fitted(); return self.design(X.to(torch.float64)) @ self.W_[task]
-    def split_losses(self, data: MultitaskData, split: str = "val", W=None, gamma=None) -> torch.Tensor:
-        "Mean loss V_k of each task on a split: `(K,)`, or `(..., K)` for a batch of parameters `W (..., K, p)`."
-        Xd, y, mask, n = self.padded(data, split)
-        W = self.W_ if W is None else W
-        z = torch.einsum("knp,...kp->...kn", Xd, W)
-        return (self.loss(z, y) * mask).sum(-1) / n
-
+# %% ../nbs/02_linear_models.ipynb #30c3304f
 class MultitaskRidge(MultitaskGLM):
     "Soft-sharing multitask ridge regression: squared error, penalty `lam_k ||theta_k - gamma||^2`."
     @staticmethod
@@ -243,6 +82,195 @@ class MultitaskLogistic(MultitaskGLM):
     def bias(self) -> torch.Tensor:
         "Per-task intercepts (K,)."
         self._check_fitted(); return self.W_[:, -1]
+
+# %% ../nbs/02_linear_models.ipynb #2fe08ce4
+@patch
+def _parts(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma):
+    d = gamma.shape[-1]
+    z = torch.einsum("knp,...kp->...kn", Xd, W)
+    r = W[..., :d] - gamma[..., None, :]                     # S theta_k - gamma
+    return z, r, sig * active[..., None] / n[:, None], lam * active
+@patch
+def objective(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma):
+    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
+    return (c * self.loss(z, y)).sum((-1, -2)) + (la * (r ** 2).sum(-1)).sum(-1)
+@patch
+def gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, scale: bool = False):
+    "Gradient `(g_W, g_gamma)`; with `scale=True` also the size its terms have before they cancel (for relative stationarity)."
+    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
+    d1 = c * self.dloss(z, y)
+    gW = torch.einsum("...kn,knp->...kp", d1, Xd)
+    pen = 2 * la[..., None] * r
+    if scale:   # the terms before they cancel: per-sample gradients, and 2 lam theta_k, 2 lam gamma in the penalty's
+        t_pen = 2 * la[..., None] * (W[..., :r.shape[-1]].abs() + gamma.abs()[..., None, :])
+        size = torch.maximum(torch.einsum("...kn,knp->...kp", d1.abs(), Xd.abs()).amax((-1, -2)),
+                             torch.maximum(t_pen.amax((-1, -2)), t_pen.sum(-2).amax(-1)))
+    gW[..., :r.shape[-1]] += pen
+    return (gW, -pen.sum(-2), size) if scale else (gW, -pen.sum(-2))
+@patch
+def relative_gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma) -> torch.Tensor:
+    """Stationarity of `(W, gamma)`: the largest gradient entry over the largest sum of the absolute terms it adds up
+    (per-sample gradients; 2 lam theta and 2 lam gamma), 0 when all vanish. Rounding error alone leaves about 1e-16 at
+    an exact minimizer; another data set or an unconverged fit gives 1e-3 to 1. Batched."""
+    return self._relative(*self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True))
+
+
+# %% ../nbs/02_linear_models.ipynb #a83250a3
+@patch
+def blocks(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma) -> BlockHessian:
+    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
+    p, d = Xd.shape[-1], gamma.shape[-1]
+    eye_d = torch.eye(p, d, dtype=W.dtype, device=W.device)        # S^T
+    A = torch.einsum("...kn,knp,knq->...kpq", c * self.d2loss(z, y), Xd, Xd)
+    A = A + (2 * la)[..., None, None] * (eye_d @ eye_d.T) + (1 - active)[..., None, None] * torch.eye(p, dtype=W.dtype, device=W.device)
+    B = -(2 * la)[..., None, None] * eye_d
+    C = (2 * la.sum(-1))[..., None, None] * torch.eye(d, dtype=W.dtype, device=W.device)
+    return BlockHessian(A, B, C)
+
+@patch
+def _not_pd(self: MultitaskGLM, e, it, W, lam, Xd, sig, n):
+    "Re-raise a failed factorization with what it means for this model."
+    if it > 0:
+        return NotPositiveDefiniteError(f"{e} -- reached at Newton iteration {it}, with parameters as large as "
+            f"{W.abs().max().item():.3g}: the minimizer may not exist (e.g. separable labels; the intercepts and gamma are not penalized)")
+    data_scale = torch.einsum("...kn,knp->...kp", sig / n[:, None], Xd ** 2).amax().item()    # largest diagonal of X^T X / n
+    ratio = lam.max().item() / max(data_scale, torch.finfo(Xd.dtype).tiny)
+    if "Schur" in str(e) and ratio > 1e8:
+        return NotPositiveDefiniteError(f"the shared block's Schur complement N = C - sum B^T A^-1 B cancels to rounding "
+            f"error: lam = {lam.max().item():.3g} is {ratio:.1e} times the data's curvature (largest diagonal of X^T X / n "
+            f"{data_scale:.3g}), so float64 cannot resolve the data's part of N. Use a smaller lam (at most about 1e6 times "
+            "the data's curvature); as lam grows, soft sharing tends to one pooled model (theta_k = gamma), which you can fit "
+            "directly on the pooled data.")
+    return e
+
+@patch
+def _line_search(self: MultitaskGLM, args, W, gamma, gW, gg, dW, dg):
+    "Backtracking (Armijo) step sizes along `(dW, dg)`, one per problem of the batch, halved at most 60 times."
+    t = torch.ones(W.shape[:-2], dtype=W.dtype, device=W.device)
+    f0 = self.objective(*args, W, gamma)
+    slope = (gW * dW).sum((-1, -2)) + (gg * dg).sum(-1)
+    for _ in range(60):
+        f1 = self.objective(*args, W + t[..., None, None] * dW, gamma + t[..., None] * dg)
+        bad = f1 > f0 + 1e-4 * t * slope + 1e-13 * f0.abs()
+        if not bad.any(): break
+        t = torch.where(bad, t / 2, t)
+    return t
+
+
+# %% ../nbs/02_linear_models.ipynb #2c402661
+@patch
+def newton(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, max_iter=None, line_search=True, exact=True):
+    """Batched damped Newton from `(W, gamma)`, stopping when the relative gradient (`relative_gradient`) of every
+    problem is at most `tol`; `ConvergenceWarning` if `max_iter` iterations do not get there or the line search
+    stalls. `exact=False, max_iter=1, line_search=False` is one pure Newton step (no convergence check)."""
+    max_iter = self.max_iter if max_iter is None else check_int(max_iter, "max_iter", min_value=1)
+    args = (Xd, y, sig, n, lam, active)
+    it, stalled, best, since, polished = 0, False, float("inf"), 0, False
+    self._last_solver = None
+    for it in range(max_iter):
+        gW, gg, *size = self.gradient(*args, W, gamma, scale=exact)
+        if exact:
+            rel = self._relative(gW, gg, size[0]).max().item()
+            if rel <= self.tol:             # converged; one more (quadratically convergent) step reaches float64's floor
+                if polished or it == 0: return W, gamma, it
+                polished = True
+            best, since = (rel, 0) if rel < best / 2 else (best, since + 1)
+            if since >= 5: stalled = True; break          # rounding error, not the iteration, limits the gradient now
+        try:
+            solver = BlockSolver(self.blocks(*args, W, gamma), remedy=self.REMEDY, check_condition=False)
+            dW, dg = solver.solve(-gW, -gg)
+            if W.ndim == 2: self._last_solver = solver          # one problem (a fit, not a batch of refits): kept for fit()
+        except NotPositiveDefiniteError as e: raise self._not_pd(e, it, W, lam, Xd, sig, n) from None
+        t = self._line_search(args, W, gamma, gW, gg, dW, dg) if line_search else torch.ones(W.shape[:-2], dtype=W.dtype, device=W.device)
+        W_new, g_new = W + t[..., None, None] * dW, gamma + t[..., None] * dg
+        stalled = bool(torch.equal(W_new, W) and torch.equal(g_new, gamma))
+        W, gamma = W_new, g_new
+        if stalled: break
+    if not exact: return W, gamma, it + 1
+    rel = self.relative_gradient(*args, W, gamma)
+    if bool((rel <= self.tol).all()): return W, gamma, it + 1
+    warnings.warn(f"{type(self).__name__}: Newton's method {'stalled (the gradient no longer decreases)' if stalled else 'reached max_iter'} "
+                  f"after {it + 1} iteration(s) with relative gradient {rel.max().item():.2e} > tol = {self.tol:g}: the "
+                  f"parameters are not the minimizer, and influence scores computed from them are not reliable. Largest "
+                  f"parameter {W.abs().max().item():.3g}; the problem may be separable (no minimizer), ill-conditioned "
+                  "(a larger lam helps) or need a larger max_iter.", ConvergenceWarning, stacklevel=3)
+    return W, gamma, it + 1
+
+
+# %% ../nbs/02_linear_models.ipynb #b4e9a349
+def _as_weights(w, mask, R=None):
+    if w is None: return mask if R is None else mask.expand(R, *mask.shape)
+    w = torch.as_tensor(w, dtype=mask.dtype, device=mask.device)
+    if w.shape[-2:] != mask.shape:
+        raise ValueError(f"sample weights must have shape (..., K, n_max) = (..., {mask.shape[0]}, {mask.shape[1]}) "
+                         f"(padded like pad_tasks), got {tuple(w.shape)}")
+    if not torch.isfinite(w).all() or (w < 0).any(): raise ValueError("sample weights must be finite and >= 0")
+    return w * mask
+
+@patch
+def fit(self: MultitaskGLM, data: MultitaskData, weights=None, tasks=None):
+    "Fit to `data.train` with optional sample weights `(K, n_max)` and an optional subset of active `tasks`."
+    Xd, y, mask, n = self.padded(data, "train")
+    K = data.K
+    active = torch.ones(K, dtype=torch.float64, device=Xd.device)
+    if tasks is not None:
+        tasks = list(tasks)
+        bad = [t for t in tasks if not (isinstance(t, int) and 0 <= t < K)]
+        if bad or not tasks: raise ValueError(f"tasks must be a non-empty list of task indices in [0, {K}), got {tasks}")
+        active = torch.zeros_like(active); active[tasks] = 1
+    sig = _as_weights(weights, mask)
+    W0 = Xd.new_zeros(K, Xd.shape[-1]); g0 = Xd.new_zeros(data.d)
+    self.K_, self.d_, self.n_ = K, data.d, n
+    self.lam_ = self.lam_vector(K, Xd)
+    self.W_, self.gamma_, self.n_iter_ = self.newton(Xd, y, sig, n, self.lam_, active, W0, g0)
+    self.relative_gradient_ = self.relative_gradient(Xd, y, sig, n, self.lam_, active, self.W_, self.gamma_).item()
+    if self._last_solver is not None: self._last_solver.check_condition()   # the last Newton step's factors: warn if ill-conditioned
+    self._last_solver = None
+    self.W_[active == 0] = float("nan")
+    self.active_ = active
+    self.weighted_ = weights is not None and not bool((sig == mask).all())
+    self.stamp_ = DataStamp([t for pair in data.train for t in pair])
+    return self
+
+
+# %% ../nbs/02_linear_models.ipynb #2d29b72a
+@patch
+def _check_fitted(self: MultitaskGLM):
+    if self.W_ is None: raise RuntimeError(f"{type(self).__name__} is not fitted: call .fit(data) first")
+@patch(as_prop=True)
+def theta(self: MultitaskGLM) -> torch.Tensor:
+    "Task parameters (K, d) (without intercepts)."
+    self._check_fitted(); return self.W_[:, :self.d_]
+@patch(as_prop=True)
+def gamma(self: MultitaskGLM) -> torch.Tensor:
+    "Shared parameters (d,)."
+    self._check_fitted(); return self.gamma_
+@patch
+def check_data(self: MultitaskGLM, data: MultitaskData):
+    """Raise unless `data` is the data this model was fitted on, unweighted and with every task: the sizes, then the
+    contents (the fit's `DataStamp`)."""
+    self._check_fitted()
+    if data.K != self.K_ or data.d != self.d_ or data.sizes("train") != self.n_.tolist():
+        raise ValueError(f"data (K={data.K}, d={data.d}, train sizes {data.sizes('train')}) is not what the model was "
+                         f"fitted on (K={self.K_}, d={self.d_}, train sizes {self.n_.tolist()})")
+    if (self.active_ == 0).any(): raise ValueError("influence needs a model fitted on all tasks (this one was fitted on a subset)")
+    if self.weighted_: raise ValueError("this model was fitted with sample weights (weights=): the influence functions here "
+                                        "are derived for the unweighted objective; refit without weights= (drop points instead)")
+    if not self.stamp_.matches([t for pair in data.train for t in pair]):
+        raise ValueError("the training data has the sizes this model was fitted on but other contents (it was changed after "
+                         "the fit, or is another draw): influence is defined at the minimizer for this data; refit on it")
+@patch
+def predict(self: MultitaskGLM, X: torch.Tensor, task: int) -> torch.Tensor:
+    "Linear predictor z for task `task` (logits for logistic)."
+    self._check_fitted(); return self.design(X.to(torch.float64)) @ self.W_[task]
+@patch
+def split_losses(self: MultitaskGLM, data: MultitaskData, split: str = "val", W=None, gamma=None) -> torch.Tensor:
+    "Mean loss V_k of each task on a split: `(K,)`, or `(..., K)` for a batch of parameters `W (..., K, p)`."
+    Xd, y, mask, n = self.padded(data, split)
+    W = self.W_ if W is None else W
+    z = torch.einsum("knp,...kp->...kn", Xd, W)
+    return (self.loss(z, y) * mask).sum(-1) / n
+
 
 # %% ../nbs/02_linear_models.ipynb #18
 def select_lambda(Model, data: MultitaskData, grid=None, split: str = "val"):
