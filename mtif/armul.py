@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 import numpy as np
 import torch
+from fastcore.basics import patch
 from .data import MultitaskData, pad_tasks
 from .linear import MultitaskLogistic, MultitaskRidge
 from .checks import ConvergenceWarning, check_int, check_scalar
@@ -14,7 +15,7 @@ from .checks import ConvergenceWarning, check_int, check_scalar
 # %% auto #0
 __all__ = ['ARMUL_METHODS', 'ARMUL']
 
-# %% ../nbs/07_armul.ipynb #5491eba7
+# %% ../nbs/07_armul.ipynb #f97d79ca
 ARMUL_METHODS = ("vanilla", "clustered", "lowrank")
 _LOSSES = dict(logistic=MultitaskLogistic, linear=MultitaskRidge)
 
@@ -52,121 +53,146 @@ class ARMUL:
         c = (w / n)[:, None] * mask
         return (c * self._glm.loss(z, y)).sum(), torch.einsum("kn,knp->kp", c * self._glm.dloss(z, y), Xd)
 
-    # --- centres: parameters -> (m, p), and the chain rule back
-    def _centres(self, P):
-        if self.method == "vanilla": return P["gamma"].expand(self.m_, -1)
-        if self.method == "clustered": return P["beta"][self.z_]
-        return P["zeta"] @ P["B"].T
-    def _centre_grads(self, P, G):
-        if self.method == "vanilla": return dict(gamma=G.sum(0))
+# %% ../nbs/07_armul.ipynb #c22e88ab
+@patch
+def _centres(self: ARMUL, P):
+    if self.method == "vanilla": return P["gamma"].expand(self.m_, -1)
+    if self.method == "clustered": return P["beta"][self.z_]
+    return P["zeta"] @ P["B"].T
+@patch
+def _centre_grads(self: ARMUL, P, G):
+    if self.method == "vanilla": return dict(gamma=G.sum(0))
+    if self.method == "clustered":
+        return dict(beta=torch.zeros_like(P["beta"]).index_add_(0, self.z_, G))
+    return dict(B=G.T @ P["zeta"], zeta=G @ P["B"])
+
+@patch
+def objective(self: ARMUL, Theta: torch.Tensor | None = None) -> float:
+    "The fitted (or given) parameters' ARMUL objective on the training data."
+    Theta = self.theta_ if Theta is None else Theta
+    S, _ = self._smooth_grad(*self._train, self.w_, Theta)
+    return float(S + (self.w_ * self.lam_ * (Theta - self._centres(self.P_)).norm(dim=-1)).sum())
+
+
+# %% ../nbs/07_armul.ipynb #1e700cfd
+@patch
+def _fista(self: ARMUL, P, V, Xd, y, mask, n):
+    "Accelerated proximal gradient on (centre parameters P, offsets V) for fixed assignments."
+    thr_w = self.w_ * self.lam_
+    F = lambda P_, V_: self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(P_) + V_)[0] + (thr_w * V_.norm(dim=-1)).sum()
+    Py, Vy, t, mom, f_old = dict(P), V, 1.0, 1.0, F(P, V)
+    for it in range(self.max_iter):
+        S, G = self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(Py) + Vy)
+        gP = self._centre_grads(Py, G)
+        while True:                                        # backtracking on the smooth part
+            Pn = {k: Py[k] - t * gP[k] for k in Py}
+            Vn = _group_shrink(Vy - t * G, t * thr_w)
+            Sn, _ = self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(Pn) + Vn)
+            dif = [Pn[k] - Py[k] for k in Py] + [Vn - Vy]
+            lin = sum((gP[k] * (Pn[k] - Py[k])).sum() for k in Py) + (G * (Vn - Vy)).sum()
+            sq = sum((d_ ** 2).sum() for d_ in dif)
+            if Sn <= S + lin + sq / (2 * t) + 1e-15 * abs(float(S)): break
+            t /= 2
+            if t < 1e-20: raise FloatingPointError("ARMUL's step size underflowed: the loss is not smooth at this point")
+        gmap = max(float(d_.abs().max()) for d_ in dif) / t   # gradient mapping: 0 exactly at a minimizer
+        if gmap <= self.tol: return Pn, Vn, it + 1, gmap
+        f_new = Sn + (thr_w * Vn.norm(dim=-1)).sum()          # the objective at the new point, from the accepted step's S
+        if f_new > f_old and mom > 1:                       # restart momentum (objective went up); a plain step is kept
+            mom, Py, Vy = 1.0, dict(P), V
+            continue
+        mom_new = (1 + (1 + 4 * mom ** 2) ** 0.5) / 2
+        beta = (mom - 1) / mom_new
+        Py = {k: Pn[k] + beta * (Pn[k] - P[k]) for k in P}; Vy = Vn + beta * (Vn - V)
+        P, V, mom, f_old = Pn, Vn, mom_new, f_new
+        t *= 1.5                                             # let the step grow again
+    warnings.warn(f"ARMUL ({self.method}) did not converge in max_iter = {self.max_iter} proximal-gradient steps "
+                  f"(gradient mapping {gmap:.2e} > tol = {self.tol:g}); raise max_iter or loosen tol", ConvergenceWarning, stacklevel=3)
+    return P, V, self.max_iter, gmap
+
+
+# %% ../nbs/07_armul.ipynb #e3c03acd
+@patch
+def _single_task(self: ARMUL, Xd, y, mask, n):
+    "Nearly independent per-task fits (soft sharing with lam = 1e-4, exact Newton) to start the non-convex methods, as ARMUL's code starts from single-task fits."
+    X = Xd[..., :-1]
+    tasks = [(X[k, :int(n[k])], y[k, :int(n[k])]) for k in range(len(n))]
+    glm = type(self._glm)(lam=1e-4).fit(MultitaskData(tasks, tasks, tasks))
+    return glm.W_ if glm.intercept else torch.cat([glm.W_, torch.zeros_like(glm.W_[:, :1])], -1)
+
+@patch
+def _init_centres(self: ARMUL, Xd, y, mask, n):
+    """Starting centre parameters and offsets: Vanilla from zero; Clustered by k-means and Low-rank by a truncated SVD of
+    nearly independent per-task fits (as ARMUL's code starts)."""
+    m, p = Xd.shape[0], Xd.shape[-1]
+    V = Xd.new_zeros(m, p)
+    if self.method == "vanilla": P = dict(gamma=Xd.new_zeros(p))
+    else:
+        stl = self._single_task(Xd, y, mask, n)
         if self.method == "clustered":
-            return dict(beta=torch.zeros_like(P["beta"]).index_add_(0, self.z_, G))
-        return dict(B=G.T @ P["zeta"], zeta=G @ P["B"])
-
-    def objective(self, Theta: torch.Tensor | None = None) -> float:
-        "The fitted (or given) parameters' ARMUL objective on the training data."
-        Theta = self.theta_ if Theta is None else Theta
-        S, _ = self._smooth_grad(*self._train, self.w_, Theta)
-        return float(S + (self.w_ * self.lam_ * (Theta - self._centres(self.P_)).norm(dim=-1)).sum())
-
-    def _fista(self, P, V, Xd, y, mask, n):
-        "Accelerated proximal gradient on (centre parameters P, offsets V) for fixed assignments."
-        thr_w = self.w_ * self.lam_
-        F = lambda P_, V_: self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(P_) + V_)[0] + (thr_w * V_.norm(dim=-1)).sum()
-        Py, Vy, t, mom, f_old = dict(P), V, 1.0, 1.0, F(P, V)
-        for it in range(self.max_iter):
-            S, G = self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(Py) + Vy)
-            gP = self._centre_grads(Py, G)
-            while True:                                        # backtracking on the smooth part
-                Pn = {k: Py[k] - t * gP[k] for k in Py}
-                Vn = _group_shrink(Vy - t * G, t * thr_w)
-                Sn, _ = self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(Pn) + Vn)
-                dif = [Pn[k] - Py[k] for k in Py] + [Vn - Vy]
-                lin = sum((gP[k] * (Pn[k] - Py[k])).sum() for k in Py) + (G * (Vn - Vy)).sum()
-                sq = sum((d_ ** 2).sum() for d_ in dif)
-                if Sn <= S + lin + sq / (2 * t) + 1e-15 * abs(float(S)): break
-                t /= 2
-                if t < 1e-20: raise FloatingPointError("ARMUL's step size underflowed: the loss is not smooth at this point")
-            gmap = max(float(d_.abs().max()) for d_ in dif) / t   # gradient mapping: 0 exactly at a minimizer
-            if gmap <= self.tol: return Pn, Vn, it + 1, gmap
-            f_new = Sn + (thr_w * Vn.norm(dim=-1)).sum()          # the objective at the new point, from the accepted step's S
-            if f_new > f_old and mom > 1:                       # restart momentum (objective went up); a plain step is kept
-                mom, Py, Vy = 1.0, dict(P), V
-                continue
-            mom_new = (1 + (1 + 4 * mom ** 2) ** 0.5) / 2
-            beta = (mom - 1) / mom_new
-            Py = {k: Pn[k] + beta * (Pn[k] - P[k]) for k in P}; Vy = Vn + beta * (Vn - V)
-            P, V, mom, f_old = Pn, Vn, mom_new, f_new
-            t *= 1.5                                             # let the step grow again
-        warnings.warn(f"ARMUL ({self.method}) did not converge in max_iter = {self.max_iter} proximal-gradient steps "
-                      f"(gradient mapping {gmap:.2e} > tol = {self.tol:g}); raise max_iter or loosen tol", ConvergenceWarning, stacklevel=3)
-        return P, V, self.max_iter, gmap
-
-    def _single_task(self, Xd, y, mask, n):
-        "Nearly independent per-task fits (soft sharing with lam = 1e-4, exact Newton) to start the non-convex methods, as ARMUL's code starts from single-task fits."
-        X = Xd[..., :-1]
-        tasks = [(X[k, :int(n[k])], y[k, :int(n[k])]) for k in range(len(n))]
-        glm = type(self._glm)(lam=1e-4).fit(MultitaskData(tasks, tasks, tasks))
-        return glm.W_ if glm.intercept else torch.cat([glm.W_, torch.zeros_like(glm.W_[:, :1])], -1)
-
-    def fit(self, data: MultitaskData):
-        Xd, y, mask, n = self._padded(data)
-        m, p = Xd.shape[0], Xd.shape[-1]
-        if self.method != "vanilla" and self.n_centres > m:
-            raise ValueError(f"n_centres = {self.n_centres} exceeds the number of tasks ({m})")
-        self.m_, self.p_, self.d_ = m, p, data.d
-        self.w_ = n / n.sum()
-        self.lam_ = self.c * torch.sqrt(data.d / n)
-        self._train = (Xd, y, mask, n)
-        V = Xd.new_zeros(m, p)
-        if self.method == "vanilla": P = dict(gamma=Xd.new_zeros(p))
+            from sklearn.cluster import KMeans
+            km = KMeans(n_clusters=self.n_centres, n_init=10, random_state=self.seed).fit(stl.numpy())
+            self.z_ = torch.as_tensor(km.labels_, dtype=torch.long)
+            P = dict(beta=torch.as_tensor(km.cluster_centers_, dtype=torch.float64))
         else:
-            stl = self._single_task(Xd, y, mask, n)
-            if self.method == "clustered":
-                from sklearn.cluster import KMeans
-                km = KMeans(n_clusters=self.n_centres, n_init=10, random_state=self.seed).fit(stl.numpy())
-                self.z_ = torch.as_tensor(km.labels_, dtype=torch.long)
-                P = dict(beta=torch.as_tensor(km.cluster_centers_, dtype=torch.float64))
-            else:
-                from sklearn.utils.extmath import randomized_svd
-                U, s, Vt = randomized_svd(stl.numpy(), self.n_centres, random_state=self.seed)
-                P = dict(B=torch.as_tensor(Vt.T * np.sqrt(s), dtype=torch.float64), zeta=torch.as_tensor(U * np.sqrt(s), dtype=torch.float64))
-            V = stl - self._centres(P)
-        self.n_iter_, self.n_rounds_ = 0, 1
-        for rnd in range(self.max_rounds):
-            P, V, it, self.gradient_mapping_ = self._fista(P, V, Xd, y, mask, n)
-            self.n_iter_ += it
-            if self.method != "clustered": break
-            Theta = self._centres(P) + V                         # reassign to the nearest centre, theta fixed
-            z_new = torch.cdist(Theta, P["beta"]).argmin(1)
-            if (z_new == self.z_).all(): break
-            self.z_ = z_new; V = Theta - self._centres(P); self.n_rounds_ += 1
-        else: warnings.warn(f"Clustered ARMUL's assignments still moved after max_rounds = {self.max_rounds}", ConvergenceWarning, stacklevel=2)
-        self.P_, self.V_ = P, V
-        self.theta_ = self._centres(P) + V
-        return self
+            from sklearn.utils.extmath import randomized_svd
+            U, s, Vt = randomized_svd(stl.numpy(), self.n_centres, random_state=self.seed)
+            P = dict(B=torch.as_tensor(Vt.T * np.sqrt(s), dtype=torch.float64), zeta=torch.as_tensor(U * np.sqrt(s), dtype=torch.float64))
+        V = stl - self._centres(P)
+    return P, V
 
-    # --- use
-    def _check_fitted(self):
-        if self.theta_ is None: raise RuntimeError("ARMUL is not fitted: call .fit(data) first")
-    @property
-    def centres_(self) -> torch.Tensor:
-        "Each task's centre c_j, `(m, p)` (last column: intercept)."
-        self._check_fitted(); return self._centres(self.P_)
-    @property
-    def fused_(self) -> torch.Tensor:
-        "Tasks fused to their centre (theta_j = c_j exactly)."
-        self._check_fitted(); return (self.V_.abs().amax(-1) == 0)
-    def predict(self, X: torch.Tensor, task: int) -> torch.Tensor:
-        "Linear predictor (logit for logistic) of task `task`."
-        self._check_fitted(); X = X.to(torch.float64)
-        return X @ self.theta_[task, :-1] + self.theta_[task, -1]
-    def task_errors(self, data: MultitaskData, split: str = "test") -> torch.Tensor:
-        "Per-task classification error (logistic) or mean squared error (linear) on a split, `(m,)`."
-        self._check_fitted()
-        if data.K != self.m_ or data.d != self.d_: raise ValueError(f"data has K={data.K}, d={data.d}; the model was fitted with K={self.m_}, d={self.d_}")
-        out = []
-        for k, (X, yk) in enumerate(data.split(split)):
-            z = self.predict(X, k); yk = yk.to(torch.float64)
-            out.append(((z > 0).double() != yk).double().mean() if self.loss_name == "logistic" else ((z - yk) ** 2).mean())
-        return torch.stack(out)
+
+# %% ../nbs/07_armul.ipynb #a326fb4b
+@patch
+def fit(self: ARMUL, data: MultitaskData):
+    Xd, y, mask, n = self._padded(data)
+    m, p = Xd.shape[0], Xd.shape[-1]
+    if self.method != "vanilla" and self.n_centres > m:
+        raise ValueError(f"n_centres = {self.n_centres} exceeds the number of tasks ({m})")
+    self.m_, self.p_, self.d_ = m, p, data.d
+    self.w_ = n / n.sum()
+    self.lam_ = self.c * torch.sqrt(data.d / n)
+    self._train = (Xd, y, mask, n)
+    P, V = self._init_centres(Xd, y, mask, n)
+    self.n_iter_, self.n_rounds_ = 0, 1
+    for rnd in range(self.max_rounds):
+        P, V, it, self.gradient_mapping_ = self._fista(P, V, Xd, y, mask, n)
+        self.n_iter_ += it
+        if self.method != "clustered": break
+        Theta = self._centres(P) + V                         # reassign to the nearest centre, theta fixed
+        z_new = torch.cdist(Theta, P["beta"]).argmin(1)
+        if (z_new == self.z_).all(): break
+        self.z_ = z_new; V = Theta - self._centres(P); self.n_rounds_ += 1
+    else: warnings.warn(f"Clustered ARMUL's assignments still moved after max_rounds = {self.max_rounds}", ConvergenceWarning, stacklevel=2)
+    self.P_, self.V_ = P, V
+    self.theta_ = self._centres(P) + V
+    return self
+
+
+# %% ../nbs/07_armul.ipynb #0c985137
+@patch
+def _check_fitted(self: ARMUL):
+    if self.theta_ is None: raise RuntimeError("ARMUL is not fitted: call .fit(data) first")
+@patch(as_prop=True)
+def centres_(self: ARMUL) -> torch.Tensor:
+    "Each task's centre c_j, `(m, p)` (last column: intercept)."
+    self._check_fitted(); return self._centres(self.P_)
+@patch(as_prop=True)
+def fused_(self: ARMUL) -> torch.Tensor:
+    "Tasks fused to their centre (theta_j = c_j exactly)."
+    self._check_fitted(); return (self.V_.abs().amax(-1) == 0)
+@patch
+def predict(self: ARMUL, X: torch.Tensor, task: int) -> torch.Tensor:
+    "Linear predictor (logit for logistic) of task `task`."
+    self._check_fitted(); X = X.to(torch.float64)
+    return X @ self.theta_[task, :-1] + self.theta_[task, -1]
+@patch
+def task_errors(self: ARMUL, data: MultitaskData, split: str = "test") -> torch.Tensor:
+    "Per-task classification error (logistic) or mean squared error (linear) on a split, `(m,)`."
+    self._check_fitted()
+    if data.K != self.m_ or data.d != self.d_: raise ValueError(f"data has K={data.K}, d={data.d}; the model was fitted with K={self.m_}, d={self.d_}")
+    out = []
+    for k, (X, yk) in enumerate(data.split(split)):
+        z = self.predict(X, k); yk = yk.to(torch.float64)
+        out.append(((z > 0).double() != yk).double().mean() if self.loss_name == "logistic" else ((z - yk) ** 2).mean())
+    return torch.stack(out)
+
