@@ -13,7 +13,7 @@ from .influence import data_influence_all, check_target
 # %% auto #0
 __all__ = ['refit_deltas', 'loo_all', 'loo', 'loto', 'loo_closed_form']
 
-# %% ../nbs/04_retrain.ipynb #6
+# %% ../nbs/04_retrain.ipynb #eea9a88f
 def refit_deltas(model: MultitaskGLM, data: MultitaskData, split: str, weights, active, chunk: int | None,
                   progress: bool, desc: str) -> torch.Tensor:
     "Exact warm-started refits for a batch of (weights, active) problems; returns `V(all) - V(refit)` as `(R, K)`."
@@ -33,6 +33,7 @@ def refit_deltas(model: MultitaskGLM, data: MultitaskData, split: str, weights, 
             bar.update(r)
     return torch.cat(out)
 
+# %% ../nbs/04_retrain.ipynb #ba0eb1bd
 def loo_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", chunk: int | None = None,
             progress: bool = True, sources: list[int] | None = None) -> torch.Tensor:
     "Brute-force LOO for every training point (of the `sources` tasks, default all) and every target: `(K, K, n_max)`, entry [k, l, i]; NaN where not computed."
@@ -70,6 +71,7 @@ def loto(model: MultitaskGLM, data: MultitaskData, split: str = "val", chunk: in
     T = refit_deltas(model, data, split, weights, active, chunk, progress, "LOTO refits").T.contiguous()
     return T.fill_diagonal_(float("nan"))
 
+# %% ../nbs/04_retrain.ipynb #0f04f835
 def loo_closed_form(model: MultitaskRidge, data: MultitaskData, target: int | None = None, split: str = "val"):
     "Exact LOO for the ridge model by a rank-one downdate of the block solve (no refits). All targets if `target` is None."
     if not isinstance(model, MultitaskRidge):
