@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 from scipy import stats
 from .data import MultitaskData
 from .nets import batch_task_losses
@@ -62,7 +63,7 @@ class OffsetSharingLinear(SoftSharingLinear):
                 if model.intercept: h.bias[0] = model.W_[k, d]
         return net
 
-# %% ../nbs/11_baselines.ipynb #9
+# %% ../nbs/11_baselines.ipynb #482adbae
 class TaskAffinity:
     "Callback for `train_mtl` recording TAG lookahead affinities and gradient cosines on the shared parameters."
     def __init__(self, K: int, every: int = 1, divide_by_lr: bool = False):
@@ -83,44 +84,51 @@ class TaskAffinity:
         if isinstance(opt, torch.optim.SGD) and not grp.get("momentum"): return lr * g, lr
         raise ValueError(f"TAG lookahead supports Adam and plain SGD, not {type(opt).__name__}")
 
-    def __call__(self, ctx):
-        if ctx.step % self.every: return
-        model, opt = ctx.model, ctx.optimizer
-        params = dict(model.named_parameters())
-        shared = [params[n] for n in model.param_groups()["shared"]]
-        tasks = list(ctx.batches)
-        with torch.enable_grad():
-            L = batch_task_losses(model, ctx.batches, ctx.task_type)
-            G = [torch.autograd.grad(L[a], shared, retain_graph=a < len(tasks) - 1, allow_unused=True) for a in range(len(tasks))]
-        G = [[torch.zeros_like(p) if g is None else g for g, p in zip(gs, shared)] for gs in G]
-        flat = torch.stack([torch.cat([g.flatten() for g in gs]) for gs in G]).double()
-        nrm = flat.norm(dim=1)
-        idx = torch.tensor(tasks)
-        ok = (nrm > 0).cpu()                      # a zero gradient has no direction: that pair is not counted
-        self.C[idx[:, None], idx[None, :]] += (flat @ flat.T / nrm.clamp_min(1e-300)[:, None] / nrm.clamp_min(1e-300)[None, :]).cpu()
-        self.nC[idx[:, None], idx[None, :]] += (ok[:, None] & ok[None, :]).float()
-        L0 = L.detach()
-        with torch.no_grad():
-            saved = [p.detach().clone() for p in shared]
-            for a, i in enumerate(tasks):
-                lr = 1.0
-                for p, g in zip(shared, G[a]):
-                    upd, lr = self._step(opt, p, g); p.sub_(upd)
-                La = batch_task_losses(model, ctx.batches, ctx.task_type)
-                for p, s in zip(shared, saved): p.copy_(s)
-                z = (1 - La / L0).double().cpu()
-                self.Z[i, idx] += z / lr if self.divide_by_lr else z
-        self.nZ[idx[:, None], idx[None, :]] += 1
-        self.n_steps += 1
+# %% ../nbs/11_baselines.ipynb #9b91dedf
+@patch
+def __call__(self: TaskAffinity, ctx):
+    if ctx.step % self.every: return
+    model, opt = ctx.model, ctx.optimizer
+    params = dict(model.named_parameters())
+    shared = [params[n] for n in model.param_groups()["shared"]]
+    tasks = list(ctx.batches)
+    with torch.enable_grad():
+        L = batch_task_losses(model, ctx.batches, ctx.task_type)
+        G = [torch.autograd.grad(L[a], shared, retain_graph=a < len(tasks) - 1, allow_unused=True) for a in range(len(tasks))]
+    G = [[torch.zeros_like(p) if g is None else g for g, p in zip(gs, shared)] for gs in G]
+    flat = torch.stack([torch.cat([g.flatten() for g in gs]) for gs in G]).double()
+    nrm = flat.norm(dim=1)
+    idx = torch.tensor(tasks)
+    ok = (nrm > 0).cpu()                      # a zero gradient has no direction: that pair is not counted
+    self.C[idx[:, None], idx[None, :]] += (flat @ flat.T / nrm.clamp_min(1e-300)[:, None] / nrm.clamp_min(1e-300)[None, :]).cpu()
+    self.nC[idx[:, None], idx[None, :]] += (ok[:, None] & ok[None, :]).float()
+    L0 = L.detach()
+    with torch.no_grad():
+        saved = [p.detach().clone() for p in shared]
+        for a, i in enumerate(tasks):
+            lr = 1.0
+            for p, g in zip(shared, G[a]):
+                upd, lr = self._step(opt, p, g); p.sub_(upd)
+            La = batch_task_losses(model, ctx.batches, ctx.task_type)
+            for p, s in zip(shared, saved): p.copy_(s)
+            z = (1 - La / L0).double().cpu()
+            self.Z[i, idx] += z / lr if self.divide_by_lr else z
+    self.nZ[idx[:, None], idx[None, :]] += 1
+    self.n_steps += 1
 
-    def tag(self) -> torch.Tensor:
-        "Harm-oriented TAG relatedness, entry [k, l] = -mean Z_{l -> k}; diagonal NaN."
-        return (-(self.Z / self.nZ.clamp_min(1)).T).fill_diagonal_(float("nan"))
-    def cosine(self) -> torch.Tensor:
-        "Harm-oriented gradient cosine, entry [k, l] = -mean cos(grad L_k, grad L_l); diagonal NaN."
-        return (-(self.C / self.nC.clamp_min(1))).fill_diagonal_(float("nan"))
 
-# %% ../nbs/11_baselines.ipynb #11
+# %% ../nbs/11_baselines.ipynb #9df7cd97
+@patch
+def tag(self: TaskAffinity) -> torch.Tensor:
+    "Harm-oriented TAG relatedness, entry [k, l] = -mean Z_{l -> k}; diagonal NaN."
+    return (-(self.Z / self.nZ.clamp_min(1)).T).fill_diagonal_(float("nan"))
+@patch
+def cosine(self: TaskAffinity) -> torch.Tensor:
+    "Harm-oriented gradient cosine, entry [k, l] = -mean cos(grad L_k, grad L_l); diagonal NaN."
+    return (-(self.C / self.nC.clamp_min(1))).fill_diagonal_(float("nan"))
+
+
+# %% ../nbs/11_baselines.ipynb #0d452d72
 def random_subsets(K: int, target: int, n: int, size: int | None = None, seed: int = 0) -> torch.Tensor:
     "`n` random 0/1 masks over K tasks that always contain `target`: each source in w.p. 1/2, or exactly `size` sources."
     g = torch.Generator().manual_seed(seed)
@@ -148,6 +156,7 @@ def fit_surrogate(masks: torch.Tensor, losses: torch.Tensor, target: int, ridge:
     theta = torch.full((K,), float("nan"), dtype=torch.float64); theta[src] = torch.as_tensor(reg.coef_, dtype=torch.float64)
     return dict(theta=theta, b=float(reg.intercept_), heldout_spearman=float(rho))
 
+# %% ../nbs/11_baselines.ipynb #d9cc3832
 def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, ridge: float = 0.0, seed: int = 0, min_per_target: int = 8,
                           size: int | None = None) -> dict:
     """Surrogates for every target from one set of trainings: `n_subsets` random task subsets (each task in w.p. 1/2, or
