@@ -17,9 +17,9 @@ from .checks import check_int, check_scalar, check_labels
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
            'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels', 'same_inputs',
-           'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'cold_start_loto']
+           'train_mtl', 'warm_start_loto', 'train_and_record', 'cold_start_loto']
 
-# %% ../nbs/08_nets.ipynb #6
+# %% ../nbs/08_nets.ipynb #06919fa6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
     "Two conv(3x3)-ReLU-maxpool(2) stages, then a linear layer to `hidden` features with ReLU."
     c, h, w = in_shape
@@ -33,6 +33,7 @@ def mlp_encoder(in_dim: int, hidden: int = 128, depth: int = 1) -> nn.Module:
     for _ in range(depth): layers += [nn.Linear(d, hidden), nn.ReLU()]; d = hidden
     return nn.Sequential(*layers)
 
+# %% ../nbs/08_nets.ipynb #18019e9a
 class MultitaskNet(nn.Module):
     "The model contract. Subclasses declare `shared_modules` (gamma) and `task_modules` (entry k of each is theta_k) and define `features` and `head`."
     shared_modules: tuple = ()
@@ -57,6 +58,7 @@ class MultitaskNet(nn.Module):
             raise ValueError(f"parameters in no group or in two: {sorted(set(names) ^ set(seen))}")
         return dict(shared=shared, tasks=tasks)
 
+# %% ../nbs/08_nets.ipynb #0c41db01
 class SharedBottom(MultitaskNet):
     "Hard parameter sharing: `encoder` (gamma) and one linear head per task (theta_k)."
     shared_modules, task_modules = ("encoder",), ("heads",)
@@ -91,7 +93,7 @@ def correct(z: torch.Tensor, y: torch.Tensor, task_type: str) -> torch.Tensor:
     if task_type == "multiclass": return (z.argmax(1) == y.long()).float()
     return -(z[:, 0] - y.to(z.dtype)) ** 2
 
-# %% ../nbs/08_nets.ipynb #12
+# %% ../nbs/08_nets.ipynb #278035cc
 @dataclass
 class StepContext:
     "What a callback sees at each step (after backward, before the optimizer step)."
@@ -126,6 +128,7 @@ def equal_weighting(losses: torch.Tensor, model=None, groups=None, **kw):
     "EW: backpropagate the sum of the task losses."
     losses.sum().backward()
 
+# %% ../nbs/08_nets.ipynb #47f8f229
 def check_task_labels(model, data: MultitaskData, split: str, task_type: str):
     "Labels of every task of a split checked against `task_type` (binary: 0/1; multiclass: 0..out_dim-1)."
     n_classes = getattr(model, "out_dim", None) if task_type == "multiclass" else None
@@ -140,26 +143,10 @@ def _task_order(seed: int, k: int, n: int, epoch: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(1_000_003 * seed + 7919 * k + epoch)
     return torch.randperm(n, generator=g)
 
-def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary", epochs: int = 12, lr: float = 1e-3,
-              batch_size: int = 64, step_size: int | None = None, step_gamma: float = 0.1, weights=None, tasks=None,
-              seed: int = 0, weighting=None, callbacks=(), init_state: dict | None = None, device=None,
-              progress: bool = True, eval_split: str | None = None, multilabel="auto", checkpoint=None,
-              checkpoint_every: int = 10, stop_after: int | None = None) -> dict:
-    """Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses).
-    `multilabel`: when every task has the same training inputs (`same_inputs`; `"auto"` checks, `True` requires it),
-    each step draws one batch of inputs, in one order shared by the tasks, and one encoder pass serves every head.
-    `checkpoint`: a file; the run saves its whole state there every `checkpoint_every` epochs (and when it stops) and, if
-    the file exists, resumes from it (same settings required). `stop_after`: stop after that many epochs of the
-    `epochs`-long schedule (resume later with a larger value)."""
-    device = torch.device(device) if device else default_device()
-    if device.type == "cuda":   # deterministic convolutions: a retraining must differ from the base run only by what was left out
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    if init_state is not None: model.load_state_dict(init_state)
-    model.to(device).train()
+def _train_inputs(model, data: MultitaskData, task_type: str, tasks, weights, multilabel, device):
+    """The trainer's validated inputs: active tasks, per-sample weights `W (K, n_max)` (or None), whether one encoder pass
+    serves every task (`shared`), the inputs and labels on `device`, and the task sizes."""
     K = data.K
-    if model.K != K: raise ValueError(f"model has {model.K} heads but the data has {K} tasks")
-    epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
-    lr = check_scalar(lr, "lr", low=0, include_low=False)
     check_task_labels(model, data, "train", task_type)
     active = list(range(K)) if tasks is None else list(tasks)
     if not active or any(not (isinstance(k, int) and 0 <= k < K) for k in active):
@@ -176,77 +163,96 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     if multilabel is True and not shared: raise ValueError("multilabel=True needs every task to have the same training inputs")
     Xs = [data.train[0][0].to(device)] * K if shared else [X.to(device) for X, _ in data.train]
     ys = [y.to(device) for _, y in data.train]
-    groups = model.param_groups()
-    weighting = weighting or equal_weighting
-    extra = list(weighting.parameters()) if isinstance(weighting, nn.Module) else []   # learnable loss weights (UW, GradNorm, IMTL)
+    return active, W, shared, Xs, ys, sizes
+
+
+# %% ../nbs/08_nets.ipynb #ed3fc933
+def _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps, weighting, groups, opt, task_type, callbacks, lr) -> float:
+    """One epoch of minibatch steps: each task's batch from its own order (or, on the multi-label path, one batch in one
+    order for every task), one encoder pass, the weighting rule's backward, the callbacks, the optimizer step. Returns the
+    summed task losses averaged over the steps."""
+    device = Xs[0].device
+    tot = 0.0
+    orders = {k: _task_order(seed, 0 if shared else k, sizes[k], ep).to(device) for k in ([0] if shared else range(len(Xs)))}
+    for st in range(steps):
+        batches = {}
+        for k in active:
+            pos = torch.arange(st * batch_size, (st + 1) * batch_size, device=device) % sizes[k]
+            idx = orders[0 if shared else k][pos[: min(batch_size, sizes[k])]]
+            if shared and batches: Xb = next(iter(batches.values()))[0]     # the same tensor for every task
+            else: Xb = Xs[k][idx]
+            batches[k] = (Xb, ys[k][idx], W[k, idx] if W is not None else None)
+        losses = batch_task_losses(model, batches, task_type)
+        if not bool(torch.isfinite(losses.detach()).all()):
+            k_bad, v_bad = next((k, v) for k, v in zip(batches, losses.detach().tolist()) if not math.isfinite(v))
+            raise FloatingPointError(f"the training loss of task {k_bad} is {v_bad} at epoch {ep}, step {st}: training "
+                f"diverged (is lr = {lr:g} too large?) or a weighting rule produced non-finite values; the model's "
+                "parameters are not usable")
+        opt.zero_grad(set_to_none=False)
+        weighting(losses, model=model, groups=groups, tasks=active, epoch=ep, step=st)
+        ctx = StepContext(model, batches, opt, task_type, ep, st, losses.detach())
+        for cb in callbacks: cb(ctx)
+        opt.step()
+        tot += losses.sum().item()
+    return tot / steps
+
+def _optimizer(model, weighting, lr: float, epochs: int, step_size, step_gamma: float, device):
+    "Adam over the model's parameters and any learnable loss weights (UW, GradNorm, IMTL), and the step schedule."
+    extra = list(weighting.parameters()) if isinstance(weighting, nn.Module) else []
     if extra: weighting.to(device)
     opt = torch.optim.Adam(list(model.parameters()) + extra, lr=lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size or epochs + 1, gamma=step_gamma)
+    return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=step_size or epochs + 1, gamma=step_gamma)
+
+
+# %% ../nbs/08_nets.ipynb #5864e280
+def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary", epochs: int = 12, lr: float = 1e-3,
+              batch_size: int = 64, step_size: int | None = None, step_gamma: float = 0.1, weights=None, tasks=None,
+              seed: int = 0, weighting=None, callbacks=(), init_state: dict | None = None, device=None,
+              progress: bool = True, eval_split: str | None = None, multilabel="auto", checkpoint=None,
+              checkpoint_every: int = 10, stop_after: int | None = None) -> dict:
+    """Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses).
+    `multilabel`: when every task has the same training inputs (`"auto"` checks, `True` requires it), one batch in one
+    order per step and one encoder pass serve every head. `checkpoint`: a file the run saves its whole state to every
+    `checkpoint_every` epochs and resumes from (same run required). `stop_after`: stop after that many epochs of the
+    `epochs`-long schedule (resume later with a larger value)."""
+    device = torch.device(device) if device else default_device()
+    if device.type == "cuda":   # deterministic convolutions: a retraining must differ from the base run only by what was left out
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    if init_state is not None: model.load_state_dict(init_state)
+    model.to(device).train()
+    if model.K != data.K: raise ValueError(f"model has {model.K} heads but the data has {data.K} tasks")
+    epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
+    lr = check_scalar(lr, "lr", low=0, include_low=False)
+    active, W, shared, Xs, ys, sizes = _train_inputs(model, data, task_type, tasks, weights, multilabel, device)
+    groups = model.param_groups()
+    weighting = weighting or equal_weighting
+    opt, sched = _optimizer(model, weighting, lr, epochs, step_size, step_gamma, device)
     steps = math.ceil(max(sizes) / batch_size)
-    hist = dict(epoch=[], train_loss=[], seconds=[])
-    if eval_split: hist[f"{eval_split}_loss"] = []
+    hist = dict(epoch=[], train_loss=[], seconds=[], **({f"{eval_split}_loss": []} if eval_split else {}))
     stop = epochs if stop_after is None else check_int(stop_after, "stop_after", 1)
     if stop > epochs: raise ValueError(f"stop_after = {stop} is past the schedule's {epochs} epochs")
     start, ck = 0, None
     if checkpoint is not None:
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
-        ck = dict(path=Path(checkpoint), key=_run_key(model, data, weighting, W, active, shared, task_type, epochs=epochs, lr=lr,
-                  batch_size=batch_size, step_size=step_size, step_gamma=step_gamma, seed=seed))
-        if ck["path"].exists(): start = _resume(ck, model, opt, sched, weighting, hist)
-        if start > stop: raise ValueError(f"{ck['path']} holds epoch {start}, past stop_after = {stop}")
+        key = _run_key(model, data, weighting, W, active, shared, task_type, epochs=epochs, lr=lr, batch_size=batch_size,
+                       step_size=step_size, step_gamma=step_gamma, seed=seed)
+        start, ck = _open_checkpoint(Path(checkpoint), key, stop, model, opt, sched, weighting, hist)
     bar = tqdm(range(start, stop), desc="training", disable=not progress, unit="epoch", initial=start, total=stop)
     for ep in bar:
-        t0 = time.perf_counter(); tot = 0.0
-        orders = {k: _task_order(seed, 0 if shared else k, sizes[k], ep).to(device) for k in ([0] if shared else range(K))}
-        for st in range(steps):
-            batches = {}
-            for k in active:
-                pos = torch.arange(st * batch_size, (st + 1) * batch_size, device=device) % sizes[k]
-                idx = orders[0 if shared else k][pos[: min(batch_size, sizes[k])]]
-                if shared and batches: Xb = next(iter(batches.values()))[0]     # the same tensor for every task
-                else: Xb = Xs[k][idx]
-                batches[k] = (Xb, ys[k][idx], W[k, idx] if W is not None else None)
-            losses = batch_task_losses(model, batches, task_type)
-            if not bool(torch.isfinite(losses.detach()).all()):
-                k_bad, v_bad = next((k, v) for k, v in zip(batches, losses.detach().tolist()) if not math.isfinite(v))
-                raise FloatingPointError(f"the training loss of task {k_bad} is {v_bad} at epoch {ep}, step {st}: training "
-                    f"diverged (is lr = {lr:g} too large?) or a weighting rule produced non-finite values; the model's "
-                    "parameters are not usable")
-            opt.zero_grad(set_to_none=False)
-            weighting(losses, model=model, groups=groups, tasks=active, epoch=ep, step=st)
-            ctx = StepContext(model, batches, opt, task_type, ep, st, losses.detach())
-            for cb in callbacks: cb(ctx)
-            opt.step()
-            tot += losses.sum().item()
+        t0 = time.perf_counter()
+        loss = _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps, weighting, groups, opt, task_type, callbacks, lr)
         sched.step()
-        hist["epoch"].append(ep); hist["train_loss"].append(tot / steps); hist["seconds"].append(time.perf_counter() - t0)
+        hist["epoch"].append(ep); hist["train_loss"].append(loss); hist["seconds"].append(time.perf_counter() - t0)
         if eval_split:
             hist[f"{eval_split}_loss"].append(evaluate(model, data, eval_split, task_type)["loss"].mean().item())
             model.train()
-        bar.set_postfix(loss=f"{tot / steps:.4f}")
+        bar.set_postfix(loss=f"{loss:.4f}")
         if ck and ((ep + 1) % checkpoint_every == 0 or ep + 1 == stop): _save_checkpoint(ck, ep + 1, model, opt, sched, weighting, hist)
     model.eval()
     return hist
 
-@torch.no_grad()
-def evaluate(model: SharedBottom, data: MultitaskData, split: str = "val", task_type: str = "binary",
-             batch_size: int = 1024) -> dict:
-    "Per-task mean loss (V_k) and accuracy on a split: `dict(loss=(K,), acc=(K,))`."
-    model.eval()
-    check_task_labels(model, data, split, task_type)
-    dev = next(model.parameters()).device
-    parts = data.split(split)
-    shared = len(parts) > 1 and same_inputs(data, split)      # one encoder pass serves every head
-    ls, cs = [[] for _ in parts], [[] for _ in parts]
-    for k, (X, y) in enumerate(parts[:1] if shared else parts):
-        for s in range(0, len(y), batch_size):
-            h = model.features(X[s:s + batch_size].to(dev))
-            for j in (range(len(parts)) if shared else [k]):
-                z, yb = model.head(h, j), parts[j][1][s:s + batch_size].to(dev)
-                ls[j].append(per_sample_loss(z, yb, task_type)); cs[j].append(correct(z, yb, task_type))
-    return dict(loss=torch.stack([torch.cat(l).mean() for l in ls]).cpu(), acc=torch.stack([torch.cat(c).mean() for c in cs]).cpu())
 
-# %% ../nbs/08_nets.ipynb #c602f9a2
+# %% ../nbs/08_nets.ipynb #34a59a2f
 def _gen_safe(v):
     "A weighting rule's attribute in a savable form: generators become their state."
     return ("__generator__", v.get_state()) if isinstance(v, torch.Generator) else copy.deepcopy(v)
@@ -263,6 +269,7 @@ def _restore_weighting(w, state: dict):
         if isinstance(v, tuple) and len(v) == 2 and v[0] == "__generator__": getattr(w, k).set_state(v[1])
         else: setattr(w, k, v)
 
+# %% ../nbs/08_nets.ipynb #c46e9064
 def _digest(tensors, text: str = "") -> str:
     h = hashlib.sha256(text.encode())
     for t in tensors: h.update(t.detach().cpu().contiguous().numpy().tobytes())
@@ -275,6 +282,7 @@ def _run_key(model, data, weighting, W, active, shared, task_type, **settings) -
     return dict(settings=_digest([y for _, y in data.train] + ([W] if W is not None else []), text),
                 params=_digest(model.state_dict().values()))
 
+# %% ../nbs/08_nets.ipynb #18f3bc3b
 def _save_checkpoint(ck: dict, epoch: int, model, opt, sched, weighting, hist):
     state = dict(key=ck["key"], epoch=epoch, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
                  weighting=_weighting_state(weighting), hist=hist)
@@ -294,6 +302,14 @@ def _resume(ck: dict, model, opt, sched, weighting, hist) -> int:
     _restore_weighting(weighting, state["weighting"])
     hist.clear(); hist.update(copy.deepcopy(state["hist"]))
     return int(state["epoch"])
+
+def _open_checkpoint(path: Path, key: dict, stop: int, model, opt, sched, weighting, hist):
+    "The epoch a run starts from and its checkpoint record: resumed from `path` if it exists (same run required)."
+    ck, start = dict(path=path, key=key), 0
+    if path.exists(): start = _resume(ck, model, opt, sched, weighting, hist)
+    if start > stop: raise ValueError(f"{path} holds epoch {start}, past stop_after = {stop}")
+    return start, ck
+
 
 # %% ../nbs/08_nets.ipynb #16
 def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-4, seed: int = 0, split: str = "val",
