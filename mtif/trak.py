@@ -8,6 +8,7 @@ import json, math, warnings
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 from .data import MultitaskData, default_device, pad_tasks
@@ -125,7 +126,7 @@ class TaskOutputGradients:
             with torch.no_grad(): m[idx] = vmap(f, in_dims=(None, None, 0, 0))(self.shared, self.theta[k], X[idx], y[idx])
         return gh, gs, torch.sigmoid(-m)
 
-# %% ../nbs/09_trak.ipynb #15
+# %% ../nbs/09_trak.ipynb #5d583988
 class DenseFeaturizer:
     "Any model with the trainer's contract: vmap(grad) per-sample gradients, then one seeded `Projector` per block."
     def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
@@ -140,6 +141,7 @@ class DenseFeaturizer:
         gh, gs, Q = self.gc(X, y, task)
         return self.ph.project(gh), self.ps.project(gs), Q
 
+# %% ../nbs/09_trak.ipynb #aeaa3d41
 def _factor_dims(shapes, m):
     "Split m over layers with (out, fan_in + 1) shapes in proportion to sqrt(size); an (r_out, r_in) grid each."
     w = [math.sqrt(o * i) for o, i in shapes]
@@ -152,6 +154,7 @@ def _factor_dims(shapes, m):
     dims[big][1] = min(shapes[big][1], max(1, (m - rest) // dims[big][0]))
     return [tuple(d) for d in dims]
 
+# %% ../nbs/09_trak.ipynb #0b327102
 class FactoredFeaturizer:
     "`SharedBottom` with a Sequential encoder of Linear/Conv2d layers (and parameter-free ones): Kronecker-factored projection of per-sample gradients from one batched backward pass."
     def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
@@ -174,40 +177,44 @@ class FactoredFeaturizer:
         self.m_head, self.m_shared = self.ph.m, sum(a * b for a, b in self.dims)
         self.fingerprint = dict(kind=kind, seed=seed, m=[self.m_head, self.m_shared], featurizer="factored")
 
-    def __call__(self, X, y, task):
-        dev = self.hw.device
-        X, y, task = X.to(dev), y.to(dev), task.to(dev)
-        x = self.model.prepare(X).requires_grad_(False)
-        ins, outs = [], []
-        with torch.enable_grad():
-            for layer in self.model.encoder:
-                if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
-                    ins.append(x.detach()); x = layer(x); outs.append(x)
-                else: x = layer(x)
-            h = x
-            z = torch.einsum("bh,boh->bo", h, self.hw[task].to(h.dtype)) + self.hb[task].to(h.dtype)
-            if self.task_type == "binary": m = (2 * y.to(z.dtype) - 1) * z[:, 0]
-            else:
-                yl = y.long()
-                others = z.masked_fill(torch.nn.functional.one_hot(yl, z.shape[1]).bool(), -torch.inf)
-                m = z.gather(1, yl[:, None])[:, 0] - torch.logsumexp(others, 1)
-            grads = torch.autograd.grad(m.sum(), [z] + outs)
-        dz, deltas = grads[0], grads[1:]
-        h1 = torch.cat([h.detach(), torch.ones_like(h[:, :1])], 1)
-        g_head = torch.cat([torch.einsum("bo,bh->boh", dz, h1[:, :-1]).flatten(1), dz], 1)
-        feats = []
-        for layer, a, d, (Po, Pi) in zip(self.layers, ins, deltas, self.P):
-            d = d.to(self.dtype)
-            # the bias is an extra input column of ones: its row of P_in is added instead of concatenating ones
-            if isinstance(layer, torch.nn.Linear):
-                feats.append(torch.einsum("br,bs->brs", d @ Po, a.to(self.dtype) @ Pi[:-1] + Pi[-1]).flatten(1))
-            else:
-                U = torch.nn.functional.unfold(a, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
-                Dp = torch.einsum("bol,or->brl", d.flatten(2), Po)                          # (B, r_out, L)
-                Up = torch.einsum("bil,is->bsl", U.to(self.dtype), Pi[:-1]) + Pi[-1][None, :, None]   # (B, r_in, L)
-                feats.append(torch.einsum("brl,bsl->brs", Dp, Up).flatten(1))
-        return self.ph.project(g_head.to(self.dtype)), torch.cat(feats, 1), torch.sigmoid(-m.detach()).to(self.dtype)
+# %% ../nbs/09_trak.ipynb #acc99906
+@patch
+def __call__(self: FactoredFeaturizer, X, y, task):
+    dev = self.hw.device
+    X, y, task = X.to(dev), y.to(dev), task.to(dev)
+    x = self.model.prepare(X).requires_grad_(False)
+    ins, outs = [], []
+    with torch.enable_grad():
+        for layer in self.model.encoder:
+            if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
+                ins.append(x.detach()); x = layer(x); outs.append(x)
+            else: x = layer(x)
+        h = x
+        z = torch.einsum("bh,boh->bo", h, self.hw[task].to(h.dtype)) + self.hb[task].to(h.dtype)
+        if self.task_type == "binary": m = (2 * y.to(z.dtype) - 1) * z[:, 0]
+        else:
+            yl = y.long()
+            others = z.masked_fill(torch.nn.functional.one_hot(yl, z.shape[1]).bool(), -torch.inf)
+            m = z.gather(1, yl[:, None])[:, 0] - torch.logsumexp(others, 1)
+        grads = torch.autograd.grad(m.sum(), [z] + outs)
+    dz, deltas = grads[0], grads[1:]
+    h1 = torch.cat([h.detach(), torch.ones_like(h[:, :1])], 1)
+    g_head = torch.cat([torch.einsum("bo,bh->boh", dz, h1[:, :-1]).flatten(1), dz], 1)
+    feats = []
+    for layer, a, d, (Po, Pi) in zip(self.layers, ins, deltas, self.P):
+        d = d.to(self.dtype)
+        # the bias is an extra input column of ones: its row of P_in is added instead of concatenating ones
+        if isinstance(layer, torch.nn.Linear):
+            feats.append(torch.einsum("br,bs->brs", d @ Po, a.to(self.dtype) @ Pi[:-1] + Pi[-1]).flatten(1))
+        else:
+            U = torch.nn.functional.unfold(a, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
+            Dp = torch.einsum("bol,or->brl", d.flatten(2), Po)                          # (B, r_out, L)
+            Up = torch.einsum("bil,is->bsl", U.to(self.dtype), Pi[:-1]) + Pi[-1][None, :, None]   # (B, r_in, L)
+            feats.append(torch.einsum("brl,bsl->brs", Dp, Up).flatten(1))
+    return self.ph.project(g_head.to(self.dtype)), torch.cat(feats, 1), torch.sigmoid(-m.detach()).to(self.dtype)
 
+
+# %% ../nbs/09_trak.ipynb #74f5c9f5
 def make_featurizer(model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0,
                     projection: str = "auto", dtype=torch.float32):
     "`FactoredFeaturizer` where supported and a random projection is asked for (`projection='auto'`), else `DenseFeaturizer`."
@@ -218,7 +225,7 @@ def make_featurizer(model, task_type="binary", m_head=None, m_shared=512, kind="
         if projection == "factored": raise
         return DenseFeaturizer(model, task_type, m_head, m_shared, kind, seed, dtype)
 
-# %% ../nbs/09_trak.ipynb #17
+# %% ../nbs/09_trak.ipynb #962a13c5
 class FeatureStore:
     """Memory-mapped feature arrays for one split, with a record of which batches are done (resumable). Reused only when
     `meta.json` holds the same fingerprint and every file has the expected header and size; otherwise (foreign, truncated
@@ -254,6 +261,7 @@ class FeatureStore:
         for a in (self.phi_head, self.phi_shared, self.Q): a.flush()
         self.done[b] = True; save_npy(self.path / "done.npy", self.done)
 
+# %% ../nbs/09_trak.ipynb #2f08fae6
 def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128, store=None, progress: bool = True,
               dtype=torch.float32):
     "Projected per-sample output gradients of a split: dict with `phi_head`, `phi_shared`, `Q` (padded by task), `mask`, `n`."
@@ -288,7 +296,7 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
     out.update(mask=mask.to(out["Q"].dtype), n=n)
     return out
 
-# %% ../nbs/09_trak.ipynb #19
+# %% ../nbs/09_trak.ipynb #4cf0ef81
 PROJECTED_REMEDY = ("Remedies on the projected path: damping= or relative_damping= > 0 (ProjectedMTIF, projected_solver, "
                     "NetLearner), or a proj_dim well below the number of training points.")
 
@@ -306,6 +314,7 @@ def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype
         damping = damping + relative_damping * torch.cat([A.diagonal(dim1=-2, dim2=-1).flatten(), C.diagonal()]).mean().item()
     return BlockSolver(BlockHessian(A, B, C), damping=damping, remedy=PROJECTED_REMEDY)
 
+# %% ../nbs/09_trak.ipynb #01b22513
 def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=torch.float64):
     "Data-level `(K, K, n_max)` and task-level `(K, K)` projected MTIF (positive = harmful), from train and target features."
     g = lambda F, key: (-F["Q"].to(dtype)[..., None] * F[key].to(dtype))                 # loss gradients, padded rows are 0
@@ -318,6 +327,7 @@ def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=t
     T = block_task_scores(U, gs.sum(1) / F_train["n"].to(dtype)[:, None])
     return nan_pad(D, F_train["mask"][None].expand_as(D)), T
 
+# %% ../nbs/09_trak.ipynb #a507122a
 def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
     "Per target (first axis): keep the `topk` scores largest in magnitude (others 0) and/or soft-threshold by `threshold`."
     out = D.clone()
@@ -330,7 +340,7 @@ def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None =
         out = torch.sign(out) * (out.abs() - threshold).clamp(min=0)
     return out
 
-# %% ../nbs/09_trak.ipynb #21
+# %% ../nbs/09_trak.ipynb #ee24ec17
 class ProjectedMTIF:
     "Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores averaged over an ensemble of trained models."
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
@@ -359,57 +369,68 @@ class ProjectedMTIF:
         self.projection, self.dtype, self.progress = projection, dtype, progress
         self._features, self._solvers, self._featurizers = {}, {}, {}
 
-    def set_damping(self, damping: float = 0.0, relative_damping: float = 0.0) -> "ProjectedMTIF":
-        "Change the damping; the features are kept, only the solvers are rebuilt."
-        self.damping, self.relative_damping = damping, relative_damping
-        self._solvers.clear()
-        return self
+# %% ../nbs/09_trak.ipynb #598fe99b
+@patch
+def set_damping(self: ProjectedMTIF, damping: float = 0.0, relative_damping: float = 0.0) -> "ProjectedMTIF":
+    "Change the damping; the features are kept, only the solvers are rebuilt."
+    self.damping, self.relative_damping = damping, relative_damping
+    self._solvers.clear()
+    return self
 
-    def featurizer(self, i: int):
-        """The featurizer of model `i` (its own projection seed: `seed + 1000 i`). The factored projection rounds the
-        shared dimension to a sum of per-layer grids (512 -> 507 for the CelebA CNN) capped by the layer sizes: a
-        `UserWarning` says so when that moves it by more than 10%; `featurizer(i).m_shared` is the dimension used."""
-        if i not in self._featurizers:
-            f = make_featurizer(self.models[i], self.task_type, self.m_head, self.m_shared, self.kind,
-                                self.seed + 1000 * i, self.projection, self.dtype)
-            if self.kind != "identity" and abs(f.m_shared - self.m_shared) > 0.1 * self.m_shared:
-                warnings.warn(f"proj_dim {self.m_shared} for the shared block became {f.m_shared} "
-                              f"({type(f).__name__}: per-layer grids, capped by the layer sizes)", UserWarning, stacklevel=2)
-            self._featurizers[i] = f
-        return self._featurizers[i]
+@patch
+def featurizer(self: ProjectedMTIF, i: int):
+    """The featurizer of model `i` (its own projection seed: `seed + 1000 i`). The factored projection rounds the
+    shared dimension to a sum of per-layer grids (512 -> 507 for the CelebA CNN) capped by the layer sizes: a
+    `UserWarning` says so when that moves it by more than 10%; `featurizer(i).m_shared` is the dimension used."""
+    if i not in self._featurizers:
+        f = make_featurizer(self.models[i], self.task_type, self.m_head, self.m_shared, self.kind,
+                            self.seed + 1000 * i, self.projection, self.dtype)
+        if self.kind != "identity" and abs(f.m_shared - self.m_shared) > 0.1 * self.m_shared:
+            warnings.warn(f"proj_dim {self.m_shared} for the shared block became {f.m_shared} "
+                          f"({type(f).__name__}: per-layer grids, capped by the layer sizes)", UserWarning, stacklevel=2)
+        self._featurizers[i] = f
+    return self._featurizers[i]
 
-    def features(self, i: int, split: str) -> dict:
-        "Projected features of model `i` on a split (computed once)."
-        if (i, split) not in self._features:
-            store = None if self.store is None else Path(self.store) / f"model{i}" / split
-            self._features[(i, split)] = featurize(self.featurizer(i), self.data, split, self.batch_size, store,
-                                                   self.progress, self.dtype)
-        return self._features[(i, split)]
+@patch
+def features(self: ProjectedMTIF, i: int, split: str) -> dict:
+    "Projected features of model `i` on a split (computed once)."
+    if (i, split) not in self._features:
+        store = None if self.store is None else Path(self.store) / f"model{i}" / split
+        self._features[(i, split)] = featurize(self.featurizer(i), self.data, split, self.batch_size, store,
+                                               self.progress, self.dtype)
+    return self._features[(i, split)]
 
-    def _scores(self, split: str):
-        Ds, Ts = [], []
-        for i in range(len(self.models)):
-            if i not in self._solvers:
-                self._solvers[i] = projected_solver(self.features(i, "train"), self.hessian, self.damping,
-                                                    relative_damping=self.relative_damping)
-            D, T = projected_scores(self.features(i, "train"), self.features(i, split), self._solvers[i])
-            Ds.append(D); Ts.append(T)
-        return torch.stack(Ds).mean(0), torch.stack(Ts).mean(0)
 
-    def data_influence_all(self, split: str = "val", topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
-        "Predicted Delta_k^{li} for every target k and training point: `(K, K, n_max)`, NaN at padding."
-        D = self._scores(split)[0]
-        return sparsify(D, topk, threshold) if (topk is not None or threshold is not None) else D
+# %% ../nbs/09_trak.ipynb #bcf05132
+@patch
+def _scores(self: ProjectedMTIF, split: str):
+    Ds, Ts = [], []
+    for i in range(len(self.models)):
+        if i not in self._solvers:
+            self._solvers[i] = projected_solver(self.features(i, "train"), self.hessian, self.damping,
+                                                relative_damping=self.relative_damping)
+        D, T = projected_scores(self.features(i, "train"), self.features(i, split), self._solvers[i])
+        Ds.append(D); Ts.append(T)
+    return torch.stack(Ds).mean(0), torch.stack(Ts).mean(0)
 
-    def data_influence(self, target: int, split: str = "val", **kw) -> list:
-        "Predicted Delta_target^{li}: a list of K tensors (n_l,). Positive = harmful to `target`."
-        check_target(target, self.data.K)
-        D = self.data_influence_all(split, **kw)[target]
-        return [D[l, :n] for l, n in enumerate(self.data.sizes("train"))]
+@patch
+def data_influence_all(self: ProjectedMTIF, split: str = "val", topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
+    "Predicted Delta_k^{li} for every target k and training point: `(K, K, n_max)`, NaN at padding."
+    D = self._scores(split)[0]
+    return sparsify(D, topk, threshold) if (topk is not None or threshold is not None) else D
 
-    def task_influence(self, split: str = "val") -> torch.Tensor:
-        "Predicted Delta_k^l `(K, K)`, diagonal NaN."
-        return self._scores(split)[1]
+@patch
+def data_influence(self: ProjectedMTIF, target: int, split: str = "val", **kw) -> list:
+    "Predicted Delta_target^{li}: a list of K tensors (n_l,). Positive = harmful to `target`."
+    check_target(target, self.data.K)
+    D = self.data_influence_all(split, **kw)[target]
+    return [D[l, :n] for l, n in enumerate(self.data.sizes("train"))]
+
+@patch
+def task_influence(self: ProjectedMTIF, split: str = "val") -> torch.Tensor:
+    "Predicted Delta_k^l `(K, K)`, diagonal NaN."
+    return self._scores(split)[1]
+
 
 # %% ../nbs/09_trak.ipynb #23
 def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val"):
