@@ -38,7 +38,7 @@ def _need(paths: list[Path], what: str, hint: str = ""):
     missing = [str(p) for p in paths if not p.exists()]
     if missing: raise FileNotFoundError(f"{what}: missing {', '.join(missing)}" + (f". {hint}" if hint else ""))
 
-# %% ../nbs/06_datasets.ipynb #9
+# %% ../nbs/06_datasets.ipynb #9c2be8f7
 HAR_URL = "https://archive.ics.uci.edu/static/public/240/human+activity+recognition+using+smartphones.zip"
 HAR_FILES = ["train/X_train.txt", "train/y_train.txt", "train/subject_train.txt",
              "test/X_test.txt", "test/y_test.txt", "test/subject_test.txt"]
@@ -66,6 +66,7 @@ def _read_column(path: Path, what: str) -> np.ndarray:
     except ValueError as e: raise ValueError(f"{path}: expected one integer {what} per line ({e})") from None
     return v
 
+# %% ../nbs/06_datasets.ipynb #d22507a2
 def read_har_labels(root=None):
     "Activity labels (1-6) and subject ids (1-30) of all 10,299 windows, train file rows first: `(activity, subject)`."
     d = har_dir(root)
@@ -97,6 +98,7 @@ def read_har(root=None):
     if len(X) != len(act): raise ValueError(f"{d}: {len(X)} feature rows but {len(act)} labels")
     return X, act, sub
 
+# %% ../nbs/06_datasets.ipynb #290cda75
 def download_har(root=None, url: str = HAR_URL, expected: dict | None = HAR_BLOBS, progress: bool = True) -> Path:
     "Fetch the official zip into `<root>/har`, unpack (nested zips too) and verify; returns the dataset folder."
     dest = data_root(root) / "har"; dest.mkdir(parents=True, exist_ok=True)
@@ -125,6 +127,7 @@ def download_har(root=None, url: str = HAR_URL, expected: dict | None = HAR_BLOB
         if got != blob: raise ValueError(f"{d / rel}: content does not match the official file (git blob {got}, expected {blob})")
     return d
 
+# %% ../nbs/06_datasets.ipynb #335defc0
 def load_har(root=None, download: bool = False, n_components: int = 100, reduction: str = "svd", seed: int = 0,
              fractions=(0.8, 0.1, 0.1), device=None) -> MultitaskData:
     "UCI HAR as 30 binary tasks (one per volunteer; 1 = SITTING), features reduced to `n_components`, float64."
@@ -170,7 +173,7 @@ def har_standin(root=None, d: int = 100, a: float = 1.5, delta: float = 1.0, eps
                               meta=dict(dataset="UCI HAR stand-in: real tasks and labels, synthetic features", standin=True,
                                         unrelated=unrelated))
 
-# %% ../nbs/06_datasets.ipynb #17
+# %% ../nbs/06_datasets.ipynb #4d5b3793
 CELEBA_TASKS = ["5_o_Clock_Shadow", "Black_Hair", "Blond_Hair", "Brown_Hair", "Goatee", "Mustache", "No_Beard",
                 "Rosy_Cheeks", "Wearing_Hat"]
 
@@ -193,6 +196,7 @@ def read_celeba_attributes(root=None):
     if len(files) != n: raise ValueError(f"{p}: line 1 announces {n} images but {len(files)} are listed")
     return files, names, np.array(vals, dtype=np.uint8)
 
+# %% ../nbs/06_datasets.ipynb #0475ea01
 def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path, tag: str, progress: bool) -> torch.Tensor:
     "Decode (centre-crop to square if asked), resize to size x size, stack as uint8 (n, 3, size, size); cached."
     from PIL import Image
@@ -222,6 +226,7 @@ def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path,
     atomic_write(f, lambda tmp: torch.save(out, tmp))          # a killed process leaves no half-written cache
     return out
 
+# %% ../nbs/06_datasets.ipynb #09e9745b
 def _group_split(groups: np.ndarray, fractions, g: torch.Generator):
     "Assign whole groups, in random order, to train/val/test so each split gets about its fraction of the rows."
     uniq, inv, counts = np.unique(groups, return_inverse=True, return_counts=True)
@@ -232,6 +237,20 @@ def _group_split(groups: np.ndarray, fractions, g: torch.Generator):
     rows = part[inv]
     return [torch.from_numpy(np.flatnonzero(rows == j)) for j in range(3)]
 
+def _celeba_pools(base: Path, files: list, identity_disjoint: bool, fractions, g: torch.Generator):
+    "The train/val/test pools of image indices: identity-disjoint when `images_identity.csv` is there (and asked for), else random."
+    idf = base / "images_identity.csv"
+    if not (identity_disjoint and idf.exists()): return split_indices(len(files), fractions, g), "random"
+    ident = {}
+    for i, line in enumerate(idf.read_text().splitlines()[1:], start=2):
+        parts = line.strip().split(",")
+        if len(parts) != 2: raise ValueError(f"{idf}, line {i}: expected 'image_id,celeb_identity'")
+        ident[parts[0]] = parts[1]
+    missing = [f for f in files if f not in ident]
+    if missing: raise ValueError(f"{idf}: no identity for {len(missing)} images, e.g. {missing[:3]}")
+    return _group_split(np.array([ident[f] for f in files]), fractions, g), "identity-disjoint"
+
+# %% ../nbs/06_datasets.ipynb #9e51a688
 def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int | None = None,
                 fractions=(0.6, 0.2, 0.2), identity_disjoint: bool = True, seed: int = 0,
                 cache: str | os.PathLike | None = None, progress: bool = True, device=None, max_id: int | None = None,
@@ -248,19 +267,7 @@ def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int |
     base = data_root(root) / "celeba"
     imgs = _decode_images([base / "img_align_celeba" / f for f in files], size, True, cache_dir(cache), "celeba", progress)
     g = torch.Generator().manual_seed(seed)
-    idf = base / "images_identity.csv"
-    if identity_disjoint and idf.exists():
-        ident = {}
-        for i, line in enumerate(idf.read_text().splitlines()[1:], start=2):
-            parts = line.strip().split(",")
-            if len(parts) != 2: raise ValueError(f"{idf}, line {i}: expected 'image_id,celeb_identity'")
-            ident[parts[0]] = parts[1]
-        missing = [f for f in files if f not in ident]
-        if missing: raise ValueError(f"{idf}: no identity for {len(missing)} images, e.g. {missing[:3]}")
-        pools = _group_split(np.array([ident[f] for f in files]), fractions, g)
-        split_kind = "identity-disjoint"
-    else:
-        pools = split_indices(len(files), fractions, g); split_kind = "random"
+    pools, split_kind = _celeba_pools(base, files, identity_disjoint, fractions, g)
     X = imgs.flatten(1)
     splits = {"train": [], "val": [], "test": []}
     chosen = {s: [] for s in splits}
@@ -275,42 +282,48 @@ def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int |
     return MultitaskData(**splits, names=list(tasks), meta=dict(dataset="CelebA", image_shape=(3, size, size),
                          split=split_kind, files=chosen, shared=bool(shared)))
 
-# %% ../nbs/06_datasets.ipynb #22
+# %% ../nbs/06_datasets.ipynb #d5f38662
 OFFICE_DOMAINS = ["amazon", "caltech10", "dslr", "webcam"]
 OFFICE_CLASSES = ["backpack", "bike", "calculator", "headphones", "keyboard", "laptop", "monitor", "mouse", "mug", "projector"]
 _OFFICE_FEATS = {"surf": "surf", "googlenet": "GoogleNet1024"}
 
+def _office_images(base: Path, dom: str, size: int, cache, progress: bool):
+    "One domain's images (decoded, flattened uint8) and class labels 0-9 from `images/<domain>/<class>/`."
+    paths, labels = [], []
+    for c, cls in enumerate(OFFICE_CLASSES):
+        folder = base / "images" / dom / cls
+        _need([folder], f"Office-Caltech images of {dom}", "expected images/<domain>/<class>/*.jpg")
+        fs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        paths += fs; labels += [c] * len(fs)
+    return _decode_images(paths, size, False, cache_dir(cache), f"office_{dom}", progress).flatten(1), torch.tensor(labels)
+
+def _office_features(base: Path, features: str, dom: str):
+    "One domain's SURF or GoogLeNet features (float64) and class labels 0-9 from the MATLAB files."
+    import scipy.io as sio
+    p = base / "features" / _OFFICE_FEATS[features] / f"{dom}.mat"
+    _need([p], f"{features} features of domain {dom}",
+          f"the copy may lack this domain for {features}: pass domains= without it, or features='surf'")
+    try: m = sio.loadmat(p)
+    except Exception as e: raise ValueError(f"{p}: not a readable MATLAB file ({e})") from None
+    if "fts" not in m or "labels" not in m: raise ValueError(f"{p}: expected variables 'fts' and 'labels', found {[k for k in m if not k.startswith('__')]}")
+    X, y = np.asarray(m["fts"], dtype=np.float64), np.asarray(m["labels"]).ravel().astype(np.int64)
+    if len(X) != len(y): raise ValueError(f"{p}: {len(X)} feature rows but {len(y)} labels")
+    if y.min() < 1 or y.max() > 10: raise ValueError(f"{p}: labels must be 1..10, found {y.min()}..{y.max()}")
+    return torch.from_numpy(X), torch.from_numpy(y - 1)
+
+# %% ../nbs/06_datasets.ipynb #e3d3bdcb
 def load_office_caltech(root=None, features: str = "surf", domains=OFFICE_DOMAINS, size: int = 32,
                         fractions=(0.6, 0.2, 0.2), seed: int = 0, cache: str | os.PathLike | None = None,
                         progress: bool = True, device=None) -> MultitaskData:
     "Office-Caltech-10 with one task per domain; X from SURF / GoogLeNet features (float64) or images (uint8, flattened)."
-    import scipy.io as sio
     base = data_root(root) / "office_caltech10"
     if features not in ("surf", "googlenet", "images"): raise ValueError(f"features must be 'surf', 'googlenet' or 'images', got {features!r}")
     bad = [d for d in domains if d not in OFFICE_DOMAINS]
     if bad: raise ValueError(f"unknown domains {bad}; choose from {OFFICE_DOMAINS}")
     Xs, ys = [], []
     for dom in domains:
-        if features == "images":
-            paths, labels = [], []
-            for c, cls in enumerate(OFFICE_CLASSES):
-                folder = base / "images" / dom / cls
-                _need([folder], f"Office-Caltech images of {dom}", "expected images/<domain>/<class>/*.jpg")
-                fs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-                paths += fs; labels += [c] * len(fs)
-            Xs.append(_decode_images(paths, size, False, cache_dir(cache), f"office_{dom}", progress).flatten(1))
-            ys.append(torch.tensor(labels))
-            continue
-        p = base / "features" / _OFFICE_FEATS[features] / f"{dom}.mat"
-        _need([p], f"{features} features of domain {dom}",
-              f"the copy may lack this domain for {features}: pass domains= without it, or features='surf'")
-        try: m = sio.loadmat(p)
-        except Exception as e: raise ValueError(f"{p}: not a readable MATLAB file ({e})") from None
-        if "fts" not in m or "labels" not in m: raise ValueError(f"{p}: expected variables 'fts' and 'labels', found {[k for k in m if not k.startswith('__')]}")
-        X, y = np.asarray(m["fts"], dtype=np.float64), np.asarray(m["labels"]).ravel().astype(np.int64)
-        if len(X) != len(y): raise ValueError(f"{p}: {len(X)} feature rows but {len(y)} labels")
-        if y.min() < 1 or y.max() > 10: raise ValueError(f"{p}: labels must be 1..10, found {y.min()}..{y.max()}")
-        Xs.append(torch.from_numpy(X)); ys.append(torch.from_numpy(y - 1))
+        X, y = _office_images(base, dom, size, cache, progress) if features == "images" else _office_features(base, features, dom)
+        Xs.append(X); ys.append(y)
     g = torch.Generator().manual_seed(seed)
     splits = {"train": [], "val": [], "test": []}
     for X, y in zip(Xs, ys):
