@@ -17,7 +17,7 @@ from .checks import check_int, check_scalar, check_labels
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
            'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels', 'same_inputs',
-           'train_mtl', 'warm_start_loto', 'train_and_record', 'cold_start_loto']
+           'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'cold_start_loto']
 
 # %% ../nbs/08_nets.ipynb #06919fa6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -251,6 +251,25 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     model.eval()
     return hist
 
+
+# %% ../nbs/08_nets.ipynb #528903fa
+@torch.no_grad()
+def evaluate(model: SharedBottom, data: MultitaskData, split: str = "val", task_type: str = "binary",
+             batch_size: int = 1024) -> dict:
+    "Per-task mean loss (V_k) and accuracy on a split: `dict(loss=(K,), acc=(K,))`."
+    model.eval()
+    check_task_labels(model, data, split, task_type)
+    dev = next(model.parameters()).device
+    parts = data.split(split)
+    shared = len(parts) > 1 and same_inputs(data, split)      # one encoder pass serves every head
+    ls, cs = [[] for _ in parts], [[] for _ in parts]
+    for k, (X, y) in enumerate(parts[:1] if shared else parts):
+        for s in range(0, len(y), batch_size):
+            h = model.features(X[s:s + batch_size].to(dev))
+            for j in (range(len(parts)) if shared else [k]):
+                z, yb = model.head(h, j), parts[j][1][s:s + batch_size].to(dev)
+                ls[j].append(per_sample_loss(z, yb, task_type)); cs[j].append(correct(z, yb, task_type))
+    return dict(loss=torch.stack([torch.cat(l).mean() for l in ls]).cpu(), acc=torch.stack([torch.cat(c).mean() for c in cs]).cpu())
 
 # %% ../nbs/08_nets.ipynb #34a59a2f
 def _gen_safe(v):

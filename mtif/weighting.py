@@ -44,7 +44,7 @@ def set_shared_gradient(losses_for_heads: torch.Tensor, shared: list, g: torch.T
     for p in shared:
         p.grad = g[off:off + p.numel()].view_as(p).to(p.dtype).clone(); off += p.numel()
 
-# %% ../nbs/13_weighting.ipynb #8
+# %% ../nbs/13_weighting.ipynb #75b86819
 @register("EW")
 class EW:
     "Equal weighting."
@@ -62,6 +62,7 @@ class UW(nn.Module):
         s = self.log_var[tasks] if tasks is not None else self.log_var
         (losses / (2 * s.exp()) + s / 2).sum().backward()
 
+# %% ../nbs/13_weighting.ipynb #90fd4823
 @register("RLW")
 class RLW:
     "Random loss weighting: softmax of a standard normal draw at every step."
@@ -87,7 +88,7 @@ class DWA:
         self.last = self.weights(epoch, tasks).to(losses)
         (self.last * losses).sum().backward()
 
-# %% ../nbs/13_weighting.ipynb #12
+# %% ../nbs/13_weighting.ipynb #a4edb718
 @register("GradNorm")
 class GradNorm(nn.Module):
     "GradNorm (alpha = 1.5): learned softmax weights balancing gradient norms on the shared parameters."
@@ -110,6 +111,7 @@ class GradNorm(nn.Module):
         wd = w.detach()
         set_shared_gradient(wd * losses, shared, wd @ Gm)
 
+# %% ../nbs/13_weighting.ipynb #c4f894fc
 @register("IMTL")
 class IMTL(nn.Module):
     "IMTL: learned loss scales (IMTL-L) and equal-projection gradient combination on the shared parameters (IMTL-G)."
@@ -129,6 +131,7 @@ class IMTL(nn.Module):
         self.alpha = a
         set_shared_gradient(scaled, shared, a @ Gm)
 
+# %% ../nbs/13_weighting.ipynb #30c0ca6a
 @register("PCGrad")
 class PCGrad:
     "PCGrad: project each task gradient off the others it conflicts with (random order), then sum."
@@ -148,6 +151,7 @@ class PCGrad:
         orders = [torch.randperm(len(losses), generator=self.g).tolist() for _ in range(len(losses))]
         set_shared_gradient(losses, shared, self.project(Gm, orders).sum(0))
 
+# %% ../nbs/13_weighting.ipynb #4b6673d8
 @register("CAGrad")
 class CAGrad:
     "CAGrad (c = 0.5): conflict-averse direction within a ball around the mean gradient (LibMTL's rescaling 1 / (1 + c^2))."
