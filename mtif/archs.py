@@ -70,7 +70,7 @@ def mmoe(data: MultitaskData, n_experts: int = 3, hidden: int = 128, out_dim: in
     "MMoE with `n_experts` encoders of HPS's kind as experts."
     return MMoE(_expert_factory(data, hidden, channels), n_experts, hidden, data.K, _in_dim(data), out_dim, data.meta.get("image_shape"))
 
-# %% ../nbs/14_architectures.ipynb #10
+# %% ../nbs/14_architectures.ipynb #a1f5d690
 class CGC(MultitaskNet):
     "Customized gate control: shared experts (gamma); per task its own experts, a softmax gate over shared + own experts, and a head (theta_k)."
     shared_modules, task_modules = ("experts",), ("task_experts", "gates", "heads")
@@ -92,6 +92,7 @@ class CGC(MultitaskNet):
         E = torch.cat([h[0]] + [e(h[1])[:, None] for e in self.task_experts[k]], 1)
         return self.heads[k](torch.einsum("be,beh->bh", self.gate(h, k), E))
 
+# %% ../nbs/14_architectures.ipynb #89c7cc03
 def smooth_step(t: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
     "DSelect-k's smooth step: 0 below -gamma/2, 1 above gamma/2, a cubic with matching slopes in between."
     cubic = -2 / gamma ** 3 * t ** 3 + 1.5 / gamma * t + 0.5
@@ -126,6 +127,7 @@ class DSelectK(MultitaskNet):
     def head(self, h, k: int) -> torch.Tensor:
         return self.heads[k](torch.einsum("be,beh->bh", self.gate(h, k), h[0]))
 
+# %% ../nbs/14_architectures.ipynb #29b2f653
 @register_arch("CGC")
 def cgc(data: MultitaskData, n_shared: int = 2, n_task: int = 1, hidden: int = 128, out_dim: int = 1, channels=(32, 64)) -> CGC:
     "CGC with `n_shared` shared and `n_task` task-specific experts of HPS's kind."
