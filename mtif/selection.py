@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import MultitaskData, default_device, valid_mask
 from .influence import data_influence_all
@@ -80,7 +81,7 @@ class LinearLearner:
         return dict(loss=torch.stack(loss), acc=torch.stack(acc))
 
 
-# %% ../nbs/15_selection.ipynb #0920f3b7
+# %% ../nbs/15_selection.ipynb #08eb1832
 class NetLearner:
     "Projected MTIF for networks: `build(data, seed) -> model` (or an architecture name), trained by `train_mtl(**train_kw)` with `weighting` (a registry name or a factory)."
     def __init__(self, build, task_type: str = "binary", train_kw: dict | None = None, weighting=None, weighting_kw: dict | None = None,
@@ -105,45 +106,54 @@ class NetLearner:
             if "K" in inspect.signature(WEIGHTINGS[self.weighting]).parameters: kw.setdefault("K", data.K)
             return weighting(self.weighting, **kw)
         return self.weighting()
-    def fit(self, data: MultitaskData, seed: int = 0, **kw):
-        "Build (seed) and train a model; `kw` goes to `train_mtl` on top of `train_kw` (`weights`, `stop_after`, `checkpoint`)."
-        model = self.build(data, seed)
-        train_mtl(model, data, self.task_type, seed=seed, weighting=self.make_weighting(data), device=self.device,
-                  **{"progress": self.progress, **self.train_kw, **kw})
-        model._mtif_seed = seed
-        return model
-    def fit_without(self, data: MultitaskData, remove: torch.Tensor, seed: int = 0, **kw):
-        """Retrain without the points where `remove (K, n_max)` is True. When every task has the same training inputs
-        (multi-label data) the removed points get weight 0 (the paper's $\sigma_{li}=0$): the one encoder pass and the data
-        order of the full run are kept. Otherwise they are dropped (`drop_points`)."""
-        if not same_inputs(data): return self.fit(drop_points(data, remove), seed, **kw)
-        valid = valid_mask(data)
-        if tuple(remove.shape) != tuple(valid.shape): raise ValueError(f"remove must have shape (K, n_max) = {tuple(valid.shape)}")
-        if "weights" in self.train_kw or "weights" in kw: raise ValueError("fit_without sets the weights itself; pass none")
-        keep = ~remove.cpu().bool()
-        if not keep.any(1).all(): raise ValueError("the removal would empty a task; remove fewer points")
-        return self.fit(data, seed, weights=keep.float(), **kw)
-    def influence(self, model, data: MultitaskData) -> torch.Tensor:
-        from mtif.trak import ProjectedMTIF
-        seed = getattr(model, "_mtif_seed", 0)
-        models = [model] + [self.fit(data, seed + 1000 * i) for i in range(1, self.ensemble)]
-        pm = ProjectedMTIF(models, data, self.task_type, proj_dim=self.proj_dim, seed=seed, relative_damping=self.relative_damping,
-                           progress=self.progress)
-        return pm.data_influence_all("val").cpu()
-    @torch.no_grad()
-    def train_loss(self, model, data: MultitaskData, batch_size: int = 1024) -> torch.Tensor:
-        out = torch.full(valid_mask(data).shape, float("nan"), dtype=torch.float64)
-        model.eval(); dev = next(model.parameters()).device
-        for k, (X, y) in enumerate(data.train):
-            for s in range(0, len(y), batch_size):
-                z = model.head(model.features(X[s:s + batch_size].to(dev)), k)
-                out[k, s:s + len(z)] = per_sample_loss(z, y[s:s + batch_size].to(dev), self.task_type).double().cpu()
-        return out
-    def evaluate(self, model, data: MultitaskData, split: str = "test") -> dict:
-        return evaluate(model, data, split, self.task_type)
+
+# %% ../nbs/15_selection.ipynb #0a2738bb
+@patch
+def fit(self: NetLearner, data: MultitaskData, seed: int = 0, **kw):
+    "Build (seed) and train a model; `kw` goes to `train_mtl` on top of `train_kw` (`weights`, `stop_after`, `checkpoint`)."
+    model = self.build(data, seed)
+    train_mtl(model, data, self.task_type, seed=seed, weighting=self.make_weighting(data), device=self.device,
+              **{"progress": self.progress, **self.train_kw, **kw})
+    model._mtif_seed = seed
+    return model
+@patch
+def fit_without(self: NetLearner, data: MultitaskData, remove: torch.Tensor, seed: int = 0, **kw):
+    """Retrain without the points where `remove (K, n_max)` is True. When every task has the same training inputs
+    (multi-label data) the removed points get weight 0 (the paper's $\sigma_{li}=0$): the one encoder pass and the data
+    order of the full run are kept. Otherwise they are dropped (`drop_points`)."""
+    if not same_inputs(data): return self.fit(drop_points(data, remove), seed, **kw)
+    valid = valid_mask(data)
+    if tuple(remove.shape) != tuple(valid.shape): raise ValueError(f"remove must have shape (K, n_max) = {tuple(valid.shape)}")
+    if "weights" in self.train_kw or "weights" in kw: raise ValueError("fit_without sets the weights itself; pass none")
+    keep = ~remove.cpu().bool()
+    if not keep.any(1).all(): raise ValueError("the removal would empty a task; remove fewer points")
+    return self.fit(data, seed, weights=keep.float(), **kw)
 
 
-# %% ../nbs/15_selection.ipynb #12
+# %% ../nbs/15_selection.ipynb #986c163a
+@patch
+def influence(self: NetLearner, model, data: MultitaskData) -> torch.Tensor:
+    from mtif.trak import ProjectedMTIF
+    seed = getattr(model, "_mtif_seed", 0)
+    models = [model] + [self.fit(data, seed + 1000 * i) for i in range(1, self.ensemble)]
+    pm = ProjectedMTIF(models, data, self.task_type, proj_dim=self.proj_dim, seed=seed, relative_damping=self.relative_damping,
+                       progress=self.progress)
+    return pm.data_influence_all("val").cpu()
+@patch
+def train_loss(self: NetLearner, model, data: MultitaskData, batch_size: int = 1024) -> torch.Tensor:
+    out = torch.full(valid_mask(data).shape, float("nan"), dtype=torch.float64)
+    model.eval(); dev = next(model.parameters()).device
+    for k, (X, y) in enumerate(data.train):
+        for s in range(0, len(y), batch_size):
+            z = model.head(model.features(X[s:s + batch_size].to(dev)), k)
+            out[k, s:s + len(z)] = per_sample_loss(z, y[s:s + batch_size].to(dev), self.task_type).double().cpu()
+    return out
+@patch
+def evaluate(self: NetLearner, model, data: MultitaskData, split: str = "test") -> dict:
+    return evaluate(model, data, split, self.task_type)
+
+
+# %% ../nbs/15_selection.ipynb #b60f9826
 @dataclass
 class Selection:
     "The outcome of `select_data`."
@@ -175,6 +185,7 @@ def _row(learner, model, data, rule, fraction, n_removed):
         r[f"{sp}_acc_per_task"] = [round(float(a), 4) for a in ev["acc"]]
     return r
 
+# %% ../nbs/15_selection.ipynb #b9adaacb
 def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, controls=("random", "loss"), seed: int = 0,
                 scores: torch.Tensor | None = None, progress: bool = True) -> Selection:
     "Remove the most harmful training points by summed MTIF, retrain, and compare with controls (see above)."
@@ -248,7 +259,7 @@ def select_over_lengths(learner: NetLearner, data: MultitaskData, lengths, fract
     bar.close()
     return dict(report=pd.DataFrame(rows), scores=scores, masks=masks)
 
-# %% ../nbs/15_selection.ipynb #18
+# %% ../nbs/15_selection.ipynb #a3eb1525
 def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) -> pd.DataFrame:
     "Run `fn(**cell) -> list of row dicts` for each cell not yet in the CSV at `path`; rows carry the cell's keys. Returns all rows."
     from pathlib import Path
@@ -264,6 +275,7 @@ def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) 
         done.to_csv(path, index=False)
     return done
 
+# %% ../nbs/15_selection.ipynb #01c946b3
 def paired_change(after, before, higher_is_better: bool = True) -> dict:
     "Per-seed differences `after - before`: mean, s.e., n and a verdict that calls a change only beyond one s.e. of zero."
     d = (pd.Series(np.asarray(after, dtype=float)) - pd.Series(np.asarray(before, dtype=float))).dropna()
