@@ -25,7 +25,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     if os.environ.get("MTIF_DATA"): return Path(os.environ["MTIF_DATA"])
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mtif"
 
-# %% ../nbs/00_data.ipynb #9
+# %% ../nbs/00_data.ipynb #2a9a14d0
 def _check_split(split, name: str, K: int | None = None, d: int | None = None):
     "Validate one split (a list of `(X, y)` per task); return it as tensors."
     if not isinstance(split, (list, tuple)) or len(split) == 0:
@@ -46,6 +46,7 @@ def _check_split(split, name: str, K: int | None = None, d: int | None = None):
         out.append((X, y))
     return out
 
+# %% ../nbs/00_data.ipynb #29995717
 @dataclass
 class MultitaskData:
     "K tasks, each with train/val/test `(X, y)` splits. `meta` holds generator facts (e.g. true parameters)."

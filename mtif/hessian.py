@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import math, warnings
 import torch
+from fastcore.basics import patch
 from torch.func import hessian, grad, vmap
 from .checks import COND_WARN, IllConditionedWarning, cholesky_condition, check_scalar
 
@@ -14,7 +15,7 @@ from .checks import COND_WARN, IllConditionedWarning, cholesky_condition, check_
 __all__ = ['BlockHessian', 'flatten_blocks', 'split_blocks', 'block_hessian', 'block_gradient', 'NotPositiveDefiniteError',
            'BlockSolver']
 
-# %% ../nbs/01_block_hessian.ipynb #7
+# %% ../nbs/01_block_hessian.ipynb #a245ffe0
 @dataclass
 class BlockHessian:
     "The non-zero blocks of an arrowhead Hessian: task blocks `A (...,K,p,p)`, couplings `B (...,K,p,q)`, shared block `C (...,q,q)`."
@@ -53,6 +54,7 @@ class BlockHessian:
         H[..., K*p:, K*p:] = self.C
         return H
 
+# %% ../nbs/01_block_hessian.ipynb #c7c1df44
 def flatten_blocks(v_tasks: torch.Tensor, v_shared: torch.Tensor, vector: bool = False) -> torch.Tensor:
     "Join `(..., K, p, r)` and `(..., q, r)` into one `(..., Kp+q, r)`; with `vector=True`, `(..., K, p)` and `(..., q)`."
     if vector: return torch.cat([v_tasks.flatten(-2), v_shared], -1)
@@ -78,7 +80,7 @@ def block_gradient(task_objective, W: torch.Tensor, gamma: torch.Tensor, task_ar
     if shared_objective is not None: gg = gg + grad(shared_objective)(gamma)
     return gW, gg
 
-# %% ../nbs/01_block_hessian.ipynb #14
+# %% ../nbs/01_block_hessian.ipynb #5670e3b0
 class NotPositiveDefiniteError(ValueError):
     "A Hessian block that must be positive definite is not (singular, indefinite, or not at a strict minimum)."
 
@@ -118,42 +120,53 @@ class BlockSolver:
 
     @staticmethod
     def _batch(b): return f" (batch entry {tuple(b)})" if b else ""
-    def _name_A(self, b): return f"task block A_{b[-1]}{self._batch(b[:-1])}"
-    def _name_N(self, b): return f"the shared block's Schur complement N{self._batch(b)}"
 
-    def condition(self):
-        """Lower bounds on the condition numbers: `(task blocks (..., K), N (...))`. N's includes the cancellation of
-        forming N = C - sum B^T A^-1 B (max diag C / max diag N): the digits lost there are lost for every solve."""
-        return cholesky_condition(self.LA), cholesky_condition(self.LN) * self._cancel
+# %% ../nbs/01_block_hessian.ipynb #41f2b214
+@patch
+def _name_A(self: BlockSolver, b): return f"task block A_{b[-1]}{self._batch(b[:-1])}"
+@patch
+def _name_N(self: BlockSolver, b): return f"the shared block's Schur complement N{self._batch(b)}"
 
-    def check_condition(self, threshold: float = COND_WARN) -> bool:
-        "Warn (`IllConditionedWarning`, naming the worst block) when a condition number exceeds `threshold`; True if none does."
-        cA, cN = self.condition()
-        ok = True
-        for c, name in ((cA, self._name_A), (cN, self._name_N)):
-            if bool((c > threshold).any()):
-                b = list(torch.unravel_index(c.argmax(), c.shape)) if c.ndim else []
-                worst = c.max().item()
-                warnings.warn(f"{name([int(i) for i in b])} has condition number >= {worst:.1e}: solves with it lose about "
-                              f"{min(16, math.log10(worst)):.0f} of float64's 16 digits, and the scores as many. {self.remedy}",
-                              IllConditionedWarning, stacklevel=3)
-                ok = False
-        return ok
+@patch
+def condition(self: BlockSolver):
+    """Lower bounds on the condition numbers: `(task blocks (..., K), N (...))`. N's includes the cancellation of
+    forming N = C - sum B^T A^-1 B (max diag C / max diag N): the digits lost there are lost for every solve."""
+    return cholesky_condition(self.LA), cholesky_condition(self.LN) * self._cancel
 
-    def solve(self, v_tasks: torch.Tensor, v_shared: torch.Tensor):
-        "Solve with `v_tasks (..., K, p[, r])`, `v_shared (..., q[, r])`; returns `(u_tasks, u_shared)` of the same shapes."
-        vec = v_tasks.ndim == self.LA.ndim - 1   # (..., K, p): one vector per batch entry
-        if vec: v_tasks, v_shared = v_tasks[..., None], v_shared[..., None]
-        if v_tasks.shape[-3:-1] != (self.H.K, self.H.p) or v_shared.shape[-2] != self.H.q:
-            raise ValueError(f"right-hand side shapes {tuple(v_tasks.shape)}, {tuple(v_shared.shape)} do not match "
-                             f"K={self.H.K}, p={self.H.p}, q={self.H.q}")
-        a = torch.cholesky_solve(v_tasks, self.LA)
-        u_s = torch.cholesky_solve(v_shared - torch.einsum("...kpq,...kpr->...qr", self.H.B, a), self.LN)
-        u_t = a - self.AinvB @ u_s.unsqueeze(-3)
-        return (u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s)
+@patch
+def check_condition(self: BlockSolver, threshold: float = COND_WARN) -> bool:
+    "Warn (`IllConditionedWarning`, naming the worst block) when a condition number exceeds `threshold`; True if none does."
+    cA, cN = self.condition()
+    ok = True
+    for c, name in ((cA, self._name_A), (cN, self._name_N)):
+        if bool((c > threshold).any()):
+            b = list(torch.unravel_index(c.argmax(), c.shape)) if c.ndim else []
+            worst = c.max().item()
+            warnings.warn(f"{name([int(i) for i in b])} has condition number >= {worst:.1e}: solves with it lose about "
+                          f"{min(16, math.log10(worst)):.0f} of float64's 16 digits, and the scores as many. {self.remedy}",
+                          IllConditionedWarning, stacklevel=3)
+            ok = False
+    return ok
 
-    def solve_dense(self, v: torch.Tensor) -> torch.Tensor:
-        "Solve with a flat `(..., Kp+q[, r])` right-hand side."
-        vec = v.ndim == self.N.ndim - 1
-        ut, us = self.solve(*split_blocks(v, self.H.K, self.H.p, vector=vec))
-        return flatten_blocks(ut, us, vector=vec)
+
+# %% ../nbs/01_block_hessian.ipynb #0c9e84ab
+@patch
+def solve(self: BlockSolver, v_tasks: torch.Tensor, v_shared: torch.Tensor):
+    "Solve with `v_tasks (..., K, p[, r])`, `v_shared (..., q[, r])`; returns `(u_tasks, u_shared)` of the same shapes."
+    vec = v_tasks.ndim == self.LA.ndim - 1   # (..., K, p): one vector per batch entry
+    if vec: v_tasks, v_shared = v_tasks[..., None], v_shared[..., None]
+    if v_tasks.shape[-3:-1] != (self.H.K, self.H.p) or v_shared.shape[-2] != self.H.q:
+        raise ValueError(f"right-hand side shapes {tuple(v_tasks.shape)}, {tuple(v_shared.shape)} do not match "
+                         f"K={self.H.K}, p={self.H.p}, q={self.H.q}")
+    a = torch.cholesky_solve(v_tasks, self.LA)
+    u_s = torch.cholesky_solve(v_shared - torch.einsum("...kpq,...kpr->...qr", self.H.B, a), self.LN)
+    u_t = a - self.AinvB @ u_s.unsqueeze(-3)
+    return (u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s)
+
+@patch
+def solve_dense(self: BlockSolver, v: torch.Tensor) -> torch.Tensor:
+    "Solve with a flat `(..., Kp+q[, r])` right-hand side."
+    vec = v.ndim == self.N.ndim - 1
+    ut, us = self.solve(*split_blocks(v, self.H.K, self.H.p, vector=vec))
+    return flatten_blocks(ut, us, vector=vec)
+
