@@ -6,6 +6,7 @@
 from __future__ import annotations
 import functools, math, warnings
 import torch
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import MultitaskData
 from .hessian import BlockHessian, BlockSolver, flatten_blocks, split_blocks, NotPositiveDefiniteError, _chol
@@ -66,7 +67,7 @@ class BlockDiagonalSolver(InverseHVP):
         return (u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s)
 
 
-# %% ../nbs/22_approximations.ipynb #db69b913
+# %% ../nbs/22_approximations.ipynb #ec7c16b3
 def block_matvec(H: BlockHessian, v_tasks: torch.Tensor, v_shared: torch.Tensor, damping: float = 0.0):
     "`(H + damping I) v` for block-shaped `v_tasks (K, p, r)`, `v_shared (q, r)`, in O(K p (p + q) r): the arrowhead is never formed."
     out_t = H.A @ v_tasks + H.B @ v_shared.unsqueeze(0)
@@ -74,6 +75,7 @@ def block_matvec(H: BlockHessian, v_tasks: torch.Tensor, v_shared: torch.Tensor,
     if damping: out_t, out_s = out_t + damping * v_tasks, out_s + damping * v_shared
     return out_t, out_s
 
+# %% ../nbs/22_approximations.ipynb #83e41136
 class PCGSolver(InverseHVP):
     """Conjugate gradient on `(H + damping I) u = v`, preconditioned by the block-diagonal part `diag(A_1..A_K, C)`, for
     every right-hand side column at once. `max_iter` caps the iterations (a fixed budget gives an approximation); `tol`
@@ -112,8 +114,7 @@ class PCGSolver(InverseHVP):
                           "the solutions are approximate (raise max_iter for more accuracy)", ConvergenceWarning, stacklevel=2)
         return (x[0][..., 0], x[1][..., 0]) if vec else x
 
-
-# %% ../nbs/22_approximations.ipynb #74602a38
+# %% ../nbs/22_approximations.ipynb #f8a9acfb
 class GLMCurvature:
     """The per-sample pieces of a fitted soft-sharing GLM's Hessian, for Hessians of mini-batches. The objective is
     written as a sum over training points, `L = sum_(k,i) f_ki` with `f_ki = (loss_ki + Omega_k) / n_k`: each point of
@@ -138,34 +139,6 @@ class GLMCurvature:
         self.first = torch.cat([torch.zeros(1, dtype=torch.long), n.cumsum(0)[:-1].cpu()]).to(Xd.device)   # flat index of task k's first point
         self._Xd = Xd
 
-    def blocks(self, w: torch.Tensor, s: torch.Tensor | None = None) -> BlockHessian:
-        """The Hessian `sum_(k,i) w_ki grad^2 (loss_ki + Omega_k)` for weights `w (..., K, n_max)` (penalty weight
-        `s_k = sum_i w_ki`, or `s` given); `w = mask / n` (`s = 1`) is the full Hessian. Assembled by the model's own
-        `blocks` (chapter 02), with per-sample weights `w` (and sizes 1) and penalty levels `lam * s`."""
-        if s is None: s = w.sum(-1)
-        ones = torch.ones(self.K, dtype=w.dtype, device=w.device)
-        m = self.model
-        return m.blocks(self._Xd, self._y, w, ones, self.lam * s, ones, m.W_, m.gamma_)
-
-    def full(self) -> BlockHessian:
-        "The exact Hessian of the training objective (equals the model's own blocks)."
-        return self.blocks(self.mask / self.n[:, None], torch.ones_like(self.n))
-
-    def sample(self, batch_size: int, R: int = 1, stratified: bool = False, generator=None):
-        """`R` mini-batches of `batch_size` distinct points: `(idx (R, b), coef (R, b))`, flat point indices and weights
-        making `sum_b coef grad^2 f` an unbiased estimate of the Hessian. Uniform: b points of all N, coef = N / (b n_k).
-        Stratified: `b_k` points of each task (proportional to n_k, at least one; b >= K), coef = 1 / b_k."""
-        b = check_int(batch_size, "batch_size", 1, self.N); R = check_int(R, "R", 1)
-        dev = self.X.device
-        if not stratified:
-            idx = torch.rand(R, self.N, generator=generator).argsort(-1)[:, :b].to(dev)
-            return idx, (self.N / (b * self.n[self.task[idx]]))
-        if b < self.K: raise ValueError(f"a stratified batch needs at least one point per task: batch_size {b} < K = {self.K}")
-        take, coef = self._strata(b)
-        keys = torch.rand(R, self.K, self.mask.shape[1], generator=generator).masked_fill(~self.mask.bool().cpu(), 2.0)
-        order = keys.argsort(-1) + self.first.cpu()[:, None]                     # (R, K, n_max): a random order of each task's points
-        return order[:, take].to(dev), coef.expand(R, b).clone()
-
     @functools.lru_cache(maxsize=8)
     def _strata(self, b: int):
         "Per-task batch sizes b_k for a stratified batch of b (proportional to n_k, at least one): `(take (K, n_max) bool, coef (b,))`."
@@ -176,36 +149,75 @@ class GLMCurvature:
         coef = (1.0 / bk.double()).repeat_interleave(bk).to(self.X.device, self.X.dtype)
         return take, coef
 
-    def batch_weights(self, idx, coef):
-        "Dense weights `(R, K, n_max)` of sampled batches, for `blocks`."
-        R = idx.shape[0]
-        flat = torch.zeros(R, self.N, dtype=self.X.dtype, device=self.X.device).scatter_add_(1, idx, coef)
-        w = torch.zeros(R, self.K * self.mask.shape[1], dtype=self.X.dtype, device=self.X.device)
-        w[:, self.mask.flatten().bool()] = flat
-        return w.view(R, self.K, -1)
+# %% ../nbs/22_approximations.ipynb #fdf941cb
+@patch
+def blocks(self: GLMCurvature, w: torch.Tensor, s: torch.Tensor | None = None) -> BlockHessian:
+    """The Hessian `sum_(k,i) w_ki grad^2 (loss_ki + Omega_k)` for weights `w (..., K, n_max)` (penalty weight
+    `s_k = sum_i w_ki`, or `s` given); `w = mask / n` (`s = 1`) is the full Hessian. Assembled by the model's own
+    `blocks` (chapter 02), with per-sample weights `w` (and sizes 1) and penalty levels `lam * s`."""
+    if s is None: s = w.sum(-1)
+    ones = torch.ones(self.K, dtype=w.dtype, device=w.device)
+    m = self.model
+    return m.blocks(self._Xd, self._y, w, ones, self.lam * s, ones, m.W_, m.gamma_)
 
-    def minibatch_hessians(self, batch_size: int, R: int, stratified: bool = False, generator=None) -> BlockHessian:
-        "`R` sampled mini-batch Hessians as one batched `BlockHessian` (leading dimension R)."
-        w = self.batch_weights(*self.sample(batch_size, R, stratified, generator))
-        return self.blocks(w, None if self.penalty == "per_sample" else torch.ones_like(w[..., 0]))
+@patch
+def full(self: GLMCurvature) -> BlockHessian:
+    "The exact Hessian of the training objective (equals the model's own blocks)."
+    return self.blocks(self.mask / self.n[:, None], torch.ones_like(self.n))
 
-    def batch_matvec(self, idx, coef, V_t, V_s):
-        """Mini-batch Hessians times block vectors, batched: `idx, coef (R, b)`, `V_t (R, K, p, r)`, `V_s (R, q, r)`.
-        Costs O(R b p r) for the data part: only the sampled points are touched."""
-        R, b = idx.shape
-        X, t = self.X[idx], self.task[idx]                                       # (R, b, p), (R, b)
-        c = coef * self.h[idx]
-        rows = torch.arange(R, device=idx.device)[:, None]
-        z = torch.einsum("rbp,rbpc->rbc", X, V_t[rows, t])                       # x_i . v_{t_i}
-        out_t = torch.zeros_like(V_t).view(R * self.K, self.p, -1)
-        out_t.index_add_(0, (rows * self.K + t).flatten(), (X[..., None] * (c[..., None] * z)[:, :, None, :]).flatten(0, 1))
-        out_t = out_t.view_as(V_t)
-        s = (torch.zeros(R, self.K, dtype=coef.dtype, device=coef.device).scatter_add_(1, t, coef)
-             if self.penalty == "per_sample" else torch.ones(R, self.K, dtype=coef.dtype, device=coef.device))
-        diff = V_t[:, :, :self.q] - V_s[:, None]                                 # S v_k - v_gamma
-        pd_ = (2 * self.lam * s)[..., None, None] * diff
-        out_t[:, :, :self.q] += pd_
-        return out_t, -pd_.sum(1)
+
+# %% ../nbs/22_approximations.ipynb #baaf732f
+@patch
+def sample(self: GLMCurvature, batch_size: int, R: int = 1, stratified: bool = False, generator=None):
+    """`R` mini-batches of `batch_size` distinct points: `(idx (R, b), coef (R, b))`, flat point indices and weights
+    making `sum_b coef grad^2 f` an unbiased estimate of the Hessian. Uniform: b points of all N, coef = N / (b n_k).
+    Stratified: `b_k` points of each task (proportional to n_k, at least one; b >= K), coef = 1 / b_k."""
+    b = check_int(batch_size, "batch_size", 1, self.N); R = check_int(R, "R", 1)
+    dev = self.X.device
+    if not stratified:
+        idx = torch.rand(R, self.N, generator=generator).argsort(-1)[:, :b].to(dev)
+        return idx, (self.N / (b * self.n[self.task[idx]]))
+    if b < self.K: raise ValueError(f"a stratified batch needs at least one point per task: batch_size {b} < K = {self.K}")
+    take, coef = self._strata(b)
+    keys = torch.rand(R, self.K, self.mask.shape[1], generator=generator).masked_fill(~self.mask.bool().cpu(), 2.0)
+    order = keys.argsort(-1) + self.first.cpu()[:, None]                     # (R, K, n_max): a random order of each task's points
+    return order[:, take].to(dev), coef.expand(R, b).clone()
+
+
+# %% ../nbs/22_approximations.ipynb #80d5300c
+@patch
+def batch_weights(self: GLMCurvature, idx, coef):
+    "Dense weights `(R, K, n_max)` of sampled batches, for `blocks`."
+    R = idx.shape[0]
+    flat = torch.zeros(R, self.N, dtype=self.X.dtype, device=self.X.device).scatter_add_(1, idx, coef)
+    w = torch.zeros(R, self.K * self.mask.shape[1], dtype=self.X.dtype, device=self.X.device)
+    w[:, self.mask.flatten().bool()] = flat
+    return w.view(R, self.K, -1)
+
+@patch
+def minibatch_hessians(self: GLMCurvature, batch_size: int, R: int, stratified: bool = False, generator=None) -> BlockHessian:
+    "`R` sampled mini-batch Hessians as one batched `BlockHessian` (leading dimension R)."
+    w = self.batch_weights(*self.sample(batch_size, R, stratified, generator))
+    return self.blocks(w, None if self.penalty == "per_sample" else torch.ones_like(w[..., 0]))
+
+@patch
+def batch_matvec(self: GLMCurvature, idx, coef, V_t, V_s):
+    """Mini-batch Hessians times block vectors, batched: `idx, coef (R, b)`, `V_t (R, K, p, r)`, `V_s (R, q, r)`.
+    Costs O(R b p r) for the data part: only the sampled points are touched."""
+    R, b = idx.shape
+    X, t = self.X[idx], self.task[idx]                                       # (R, b, p), (R, b)
+    c = coef * self.h[idx]
+    rows = torch.arange(R, device=idx.device)[:, None]
+    z = torch.einsum("rbp,rbpc->rbc", X, V_t[rows, t])                       # x_i . v_{t_i}
+    out_t = torch.zeros_like(V_t).view(R * self.K, self.p, -1)
+    out_t.index_add_(0, (rows * self.K + t).flatten(), (X[..., None] * (c[..., None] * z)[:, :, None, :]).flatten(0, 1))
+    out_t = out_t.view_as(V_t)
+    s = (torch.zeros(R, self.K, dtype=coef.dtype, device=coef.device).scatter_add_(1, t, coef)
+         if self.penalty == "per_sample" else torch.ones(R, self.K, dtype=coef.dtype, device=coef.device))
+    diff = V_t[:, :, :self.q] - V_s[:, None]                                 # S v_k - v_gamma
+    pd_ = (2 * self.lam * s)[..., None, None] * diff
+    out_t[:, :, :self.q] += pd_
+    return out_t, -pd_.sum(1)
 
 
 # %% ../nbs/22_approximations.ipynb #36519a17
@@ -217,7 +229,7 @@ def condition_numbers(H: BlockHessian, rtol: float = 1e-12) -> torch.Tensor:
     return torch.where(lo > rtol * hi, hi / lo, torch.full_like(hi, math.inf))
 
 
-# %% ../nbs/22_approximations.ipynb #4bf1bc07
+# %% ../nbs/22_approximations.ipynb #c0dfbfdf
 class LiSSASolver(InverseHVP):
     """LiSSA (Agarwal et al. 2017; Koh & Liang 2017's recursion) for a fitted soft-sharing GLM: `u_0 = v`,
     `u_j = v + (1 - damping) u_{j-1} - H_j u_{j-1} / scale` with a fresh mini-batch Hessian `H_j` each step (uniform or
@@ -236,46 +248,52 @@ class LiSSASolver(InverseHVP):
         if stratified and batch_size < self.K: raise ValueError(f"a stratified batch needs batch_size >= K = {self.K}, got {batch_size}")
         self.scale = self.estimate_scale(n_probe) if scale is None else check_scalar(scale, "scale", low=0, include_low=False)
 
-    def estimate_scale(self, n_probe: int = 20, iters: int = 50, safety: float = 1.5) -> float:
-        "`safety` times the largest eigenvalue of `n_probe` sampled mini-batch Hessians (power iteration, all batches at once)."
-        g = torch.Generator().manual_seed(10_007 * self.seed + 1)
-        idx, coef = self.curv.sample(self.batch_size, check_int(n_probe, "n_probe", 1), self.stratified, g)
-        dt, dev = self.curv.X.dtype, self.curv.X.device
-        v_t = torch.randn(n_probe, self.K, self.p, 1, generator=g, dtype=dt).to(dev); v_s = torch.randn(n_probe, self.q, 1, generator=g, dtype=dt).to(dev)
-        lam = torch.zeros(n_probe, dtype=dt, device=dev)
-        for _ in range(iters):
-            nrm = (v_t.square().sum((1, 2, 3)) + v_s.square().sum((1, 2))).sqrt().clamp_min(1e-300)
-            v_t, v_s = v_t / nrm[:, None, None, None], v_s / nrm[:, None, None]
-            h_t, h_s = self.curv.batch_matvec(idx, coef, v_t, v_s)
-            lam = (v_t * h_t).sum((1, 2, 3)) + (v_s * h_s).sum((1, 2))
-            v_t, v_s = h_t, h_s
-        self.probe_eig_ = lam
-        return safety * lam.max().item()
+# %% ../nbs/22_approximations.ipynb #b1d08a45
+@patch
+def estimate_scale(self: LiSSASolver, n_probe: int = 20, iters: int = 50, safety: float = 1.5) -> float:
+    "`safety` times the largest eigenvalue of `n_probe` sampled mini-batch Hessians (power iteration, all batches at once)."
+    g = torch.Generator().manual_seed(10_007 * self.seed + 1)
+    idx, coef = self.curv.sample(self.batch_size, check_int(n_probe, "n_probe", 1), self.stratified, g)
+    dt, dev = self.curv.X.dtype, self.curv.X.device
+    v_t = torch.randn(n_probe, self.K, self.p, 1, generator=g, dtype=dt).to(dev); v_s = torch.randn(n_probe, self.q, 1, generator=g, dtype=dt).to(dev)
+    lam = torch.zeros(n_probe, dtype=dt, device=dev)
+    for _ in range(iters):
+        nrm = (v_t.square().sum((1, 2, 3)) + v_s.square().sum((1, 2))).sqrt().clamp_min(1e-300)
+        v_t, v_s = v_t / nrm[:, None, None, None], v_s / nrm[:, None, None]
+        h_t, h_s = self.curv.batch_matvec(idx, coef, v_t, v_s)
+        lam = (v_t * h_t).sum((1, 2, 3)) + (v_s * h_s).sum((1, 2))
+        v_t, v_s = h_t, h_s
+    self.probe_eig_ = lam
+    return safety * lam.max().item()
 
-    def trace(self, v_tasks, v_shared, depths):
-        "Estimates of `H^{-1} v` after each of `depths` (increasing) recursion steps of one run: a list of `(u_t, u_s)`."
-        v_t, v_s, vec = self._rhs(v_tasks, v_shared)
-        depths = sorted({check_int(d, "depth", 1) for d in depths})
-        g = torch.Generator().manual_seed(10_007 * self.seed)
-        R = self.repeats
-        V_t, V_s = v_t.expand(R, *v_t.shape), v_s.expand(R, *v_s.shape)
-        U_t, U_s = V_t.clone(), V_s.clone()
-        out = []
-        with tqdm(total=depths[-1], desc="LiSSA", unit="step", disable=not self.progress) as bar:
-            for j in range(1, depths[-1] + 1):
-                idx, coef = self.curv.sample(self.batch_size, R, self.stratified, g)
-                h_t, h_s = self.curv.batch_matvec(idx, coef, U_t, U_s)
-                U_t = V_t + (1 - self.damping) * U_t - h_t / self.scale
-                U_s = V_s + (1 - self.damping) * U_s - h_s / self.scale
-                if not (torch.isfinite(U_t).all() and torch.isfinite(U_s).all()):
-                    raise FloatingPointError(f"LiSSA diverged at step {j}: scale = {self.scale:.3g} is below the largest eigenvalue "
-                                             "of a sampled mini-batch Hessian; use a larger scale (or scale=None)")
-                if j in depths:
-                    u_t, u_s = U_t.mean(0) / self.scale, U_s.mean(0) / self.scale
-                    out.append((u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s))
-                bar.update(1)
-        return out
 
-    def solve(self, v_tasks, v_shared):
-        return self.trace(v_tasks, v_shared, [self.depth])[0]
+# %% ../nbs/22_approximations.ipynb #f25ee630
+@patch
+def trace(self: LiSSASolver, v_tasks, v_shared, depths):
+    "Estimates of `H^{-1} v` after each of `depths` (increasing) recursion steps of one run: a list of `(u_t, u_s)`."
+    v_t, v_s, vec = self._rhs(v_tasks, v_shared)
+    depths = sorted({check_int(d, "depth", 1) for d in depths})
+    g = torch.Generator().manual_seed(10_007 * self.seed)
+    R = self.repeats
+    V_t, V_s = v_t.expand(R, *v_t.shape), v_s.expand(R, *v_s.shape)
+    U_t, U_s = V_t.clone(), V_s.clone()
+    out = []
+    with tqdm(total=depths[-1], desc="LiSSA", unit="step", disable=not self.progress) as bar:
+        for j in range(1, depths[-1] + 1):
+            idx, coef = self.curv.sample(self.batch_size, R, self.stratified, g)
+            h_t, h_s = self.curv.batch_matvec(idx, coef, U_t, U_s)
+            U_t = V_t + (1 - self.damping) * U_t - h_t / self.scale
+            U_s = V_s + (1 - self.damping) * U_s - h_s / self.scale
+            if not (torch.isfinite(U_t).all() and torch.isfinite(U_s).all()):
+                raise FloatingPointError(f"LiSSA diverged at step {j}: scale = {self.scale:.3g} is below the largest eigenvalue "
+                                         "of a sampled mini-batch Hessian; use a larger scale (or scale=None)")
+            if j in depths:
+                u_t, u_s = U_t.mean(0) / self.scale, U_s.mean(0) / self.scale
+                out.append((u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s))
+            bar.update(1)
+    return out
+
+@patch
+def solve(self: LiSSASolver, v_tasks, v_shared):
+    return self.trace(v_tasks, v_shared, [self.depth])[0]
 
