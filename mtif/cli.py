@@ -58,7 +58,25 @@ def accept_chapter(figs: Path, stem: str, reference: Path) -> list[str]:
     "Rewrite the chapter's references from its summaries; the changes accepted."
     return [l for f in chapter_summaries(figs, stem) for l in accept_reference(read_summary(f), reference)]
 
-# %% ../nbs/99_cli.ipynb #8a7b3b43
+# %% ../nbs/99_cli.ipynb #b2fd92fa
+def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path) -> str | None:
+    """Execute one chapter with papermill (figures and CSVs in `cfigs`). A failure is printed and, in full mode, the
+    chapter's earlier summary is put back; returns the error's name, or None."""
+    if quick: shutil.rmtree(cfigs, ignore_errors=True)
+    cfigs.mkdir(parents=True, exist_ok=True)
+    before = {f: f.read_bytes() for f in chapter_summaries(cfigs, nb.stem)}
+    for f in before: f.unlink()                                      # a stale summary must not pass for this run's
+    try:
+        pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs)),
+                            cwd=str(nbs), progress_bar=False, kernel_name="python3")   # relative: no machine paths in the notebooks
+    except Exception as e:  # report and go on with the other chapters
+        print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
+        if not quick:                                                # nothing lost: the earlier summary goes back on disk,
+            for f, b in before.items(): f.write_bytes(b)             # but no number of it is shown as this run's
+        return type(e).__name__
+    return None
+
+# %% ../nbs/99_cli.ipynb #922c0aae
 def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.PathLike | None = None,
               nbs: str | os.PathLike | None = None, figures: str | os.PathLike | None = None, progress: bool = True,
               accept: bool = False, reference: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -83,19 +101,9 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         # quick: each chapter in a fresh folder of its own, so no cache of an earlier run (resumable grids) is reused;
         # full: figures/ itself, where the resumable grids' CSVs are meant to be reused
         cfigs = where[nb.stem] = figs / nb.stem if quick else figs
-        if quick: shutil.rmtree(cfigs, ignore_errors=True)
-        cfigs.mkdir(parents=True, exist_ok=True)
-        before = {f: f.read_bytes() for f in chapter_summaries(cfigs, nb.stem)}
-        for f in before: f.unlink()                                      # a stale summary must not pass for this run's
         t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs)),
-                                cwd=str(nbs), progress_bar=False, kernel_name="python3")   # relative: no machine paths in the notebooks
-        except Exception as e:  # report and go on with the other chapters
-            failed.append(nb.stem); errors[nb.stem] = type(e).__name__
-            print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
-            if not quick:                                                # nothing lost: the earlier summary goes back on disk,
-                for f, b in before.items(): f.write_bytes(b)             # but no number of it is shown as this run's
+        err = _run_chapter(pm, nb, quick, out, cfigs, nbs)
+        if err: failed.append(nb.stem); errors[nb.stem] = err
         times[nb.stem] = time.perf_counter() - t0
         if quick and nb.stem not in failed:
             if accept: accepted += accept_chapter(cfigs, nb.stem, reference)
@@ -104,6 +112,13 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
                                    verdict="no paper value") for s_ in failed], columns=COLUMNS)
     table = pd.concat([read_summary(f) for nb in todo if nb.stem not in failed for f in chapter_summaries(where[nb.stem], nb.stem)]
                       + [fail_rows.astype({"n": "Int64", "table": "Int64"})], ignore_index=True)
+    _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, reference, nbs)
+    table.attrs.update(failed=failed, moved=moved, accepted=accepted)
+    return table
+
+# %% ../nbs/99_cli.ipynb #a6342d67
+def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, reference, nbs):
+    "What `reproduce` prints at the end: the numbers, the times, the regression check or what was accepted, the report."
     print(f"\nexecuted notebooks in {out}; figures and CSVs in {figs}\n")
     if len(table): print(show(table).to_string(index=False))
     print("\n" + ", ".join(f"{k} {v:.0f}s" for k, v in times.items()))
@@ -118,8 +133,6 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     if failed:
         print(f"\nFAILED: {len(failed)} chapter(s): {', '.join(failed)}")
         print(f"FAILED chapters: {failed}", file=sys.stderr)
-    table.attrs.update(failed=failed, moved=moved, accepted=accepted)
-    return table
 
 def report(figures: str | os.PathLike, readme: str | os.PathLike | None = None, check: bool = False) -> Path:
     "Write `figures/REPORT.md` (the fidelity report) and the README's results tables; `check`: only verify they are current."

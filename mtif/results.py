@@ -23,7 +23,7 @@ def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     return out
 
-# %% ../nbs/92_results.ipynb #c3035509
+# %% ../nbs/92_results.ipynb #d6c557c4
 COLUMNS = ["chapter", "metric", "task", "value", "se", "n", "table", "row", "paper", "paper_se", "paper_se_max", "verdict", "kind", "note"]
 KINDS = ("exact", "network", "timing")
 
@@ -44,6 +44,7 @@ def _paper_value(r: dict) -> tuple[float, float, float]:
     if task == "mean": return paper.task_mean(n, row), math.nan, math.nan
     return paper.lookup(n, row, task)
 
+# %% ../nbs/92_results.ipynb #59411710
 def record(out: str | os.PathLike, chapter: str, rows: list[dict]) -> pd.DataFrame:
     "Write a chapter's numbers to `out/summary_<chapter>.csv` (columns `COLUMNS`) and return them."
     recs, seen = [], set()
@@ -66,6 +67,7 @@ def record(out: str | os.PathLike, chapter: str, rows: list[dict]) -> pd.DataFra
     df.to_csv(Path(out) / f"summary_{chapter}.csv", index=False)
     return df
 
+# %% ../nbs/92_results.ipynb #9e92eabc
 def read_summary(path: str | os.PathLike) -> pd.DataFrame:
     "Read one `summary_*.csv` back with the right types."
     df = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "row": str, "verdict": str, "kind": str, "note": str},
@@ -127,7 +129,7 @@ def beside_paper(df: pd.DataFrame, n: int, metric: str | None = None, digits: in
                                           pmax.loc[row, t] if t in pt.columns else math.nan)] for t in tasks]
     return pd.DataFrame(out, index=tasks).T
 
-# %% ../nbs/92_results.ipynb #2d004f4b
+# %% ../nbs/92_results.ipynb #fcbd3827
 EXACT_TOL = (1e-8, 1e-10)      # (relative, absolute): deterministic float64
 NETWORK_FLOOR = 1e-6           # absolute, for a network chapter whose summation-order spread was not measured
 REF_COLUMNS = ["chapter", "metric", "task", "value", "se", "rtol", "atol"]
@@ -147,6 +149,7 @@ def reference_of(df: pd.DataFrame, tolerances: pd.DataFrame | None = None) -> pd
     return pd.DataFrame(dict(chapter=d.chapter, metric=d.metric, task=d.task, value=d.value, se=d.se, rtol=tol[:, 0], atol=tol[:, 1]),
                         columns=REF_COLUMNS).reset_index(drop=True)
 
+# %% ../nbs/92_results.ipynb #24465f70
 def read_reference(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str}, keep_default_na=False,
                        na_values={c: [""] for c in ["value", "se", "rtol", "atol"]}).replace({"task": {"": None}})
@@ -173,6 +176,7 @@ def check_reference(summary: pd.DataFrame, reference: pd.DataFrame) -> list[str]
         if k not in rk: lines.append(f"{c.chapter} | {c.metric}" + (f" [{c.task}]" if k[1] else "") + f" | not in the reference | now {c.value:.10g}")
     return lines
 
+# %% ../nbs/92_results.ipynb #165d0637
 def accept_reference(summary: pd.DataFrame, reference_dir: str | os.PathLike) -> list[str]:
     "Rewrite `reference_dir/summary_<chapter>.csv` from a summary; return the changes accepted (as `check_reference` lines)."
     chapter = summary.chapter.iloc[0]
@@ -196,7 +200,7 @@ def apply_tolerances(reference_dir: str | os.PathLike) -> list[str]:
         r.loc[net, "atol"] = new; r.to_csv(f, index=False, float_format="%.17g")
     return changed
 
-# %% ../nbs/92_results.ipynb #401a4ba0
+# %% ../nbs/92_results.ipynb #77871fe6
 NOT_REPRODUCED: dict[int, str] = {}      # table -> why no chapter reproduces it (every table has a chapter now)
 
 def load_summaries(figures: str | os.PathLike) -> pd.DataFrame:
@@ -216,6 +220,7 @@ def _table_groups(s: pd.DataFrame, n: int):
     t = s[s.table == n]
     for (metric, row), g in t.groupby(["metric", "row"], sort=False, dropna=False): yield metric, row, g
 
+# %% ../nbs/92_results.ipynb #8977a3b4
 def fidelity_report(figures: str | os.PathLike) -> str:
     "Markdown: for each paper table, ours vs the paper per task and mean, with verdicts, from the summaries in `figures`."
     s = load_summaries(figures)
@@ -252,6 +257,7 @@ def fidelity_report(figures: str | os.PathLike) -> str:
         if n in NOT_REPRODUCED: out += [NOT_REPRODUCED[n], ""]
     return "\n".join(out)
 
+# %% ../nbs/92_results.ipynb #618f67c1
 def readme_results(figures: str | os.PathLike) -> str:
     "The README's results tables: one line per paper table row we reproduce (mean over tasks), then every other headline number."
     s = load_summaries(figures)
