@@ -1,25 +1,20 @@
 # Out-of-sample check of the CelebA chapter's damping choice: seeds 5-9, same protocol as nbs/10_celeba (full mode), CPU.
 # Run: MTIF_DATA=../shared/data python scripts/celeba_out_of_sample.py  (about 37 minutes on a 2-core CPU)
-import copy, numpy as np, torch, time
-from scipy import stats
+import numpy as np, torch, time
 from mtif.datasets import load_celeba
-from mtif.nets import shared_bottom, train_mtl, evaluate
+from mtif.nets import shared_bottom, train_mtl, cold_start_loto
 from mtif.trak import ProjectedMTIF
+from mtif.baselines import per_target_spearman
 torch.set_num_threads(2)
 kw = dict(epochs=12, lr=1e-3, batch_size=64, step_size=8, step_gamma=0.3, progress=False, device="cpu")
-def sp(Th, Tt):
-    K = Tt.shape[0]
-    return np.nanmean([stats.spearmanr(Th[k, [l for l in range(K) if l != k]], Tt[k, [l for l in range(K) if l != k]])[0] for k in range(K)])
+sp = lambda Th, Tt: np.nanmean(per_target_spearman(Th, Tt))
 res = {a: [] for a in (1e-4, 1.0)}
 t00 = time.perf_counter()
 for seed in range(5, 10):
     cel = load_celeba(size=32, n_per_task=500, seed=seed, progress=False)
-    base = shared_bottom(cel, seed=seed); init = copy.deepcopy(base.state_dict())
-    train_mtl(base, cel, seed=seed, **kw); V = evaluate(base, cel)["loss"]
-    Tt = torch.full((9, 9), float("nan"))
-    for l in range(9):
-        m = shared_bottom(cel, seed=seed); train_mtl(m, cel, seed=seed, tasks=[k for k in range(9) if k != l], init_state=init, **kw)
-        Tt[:, l] = V - evaluate(m, cel)["loss"]
+    base = shared_bottom(cel, seed=seed)
+    Tt = cold_start_loto(base, cel, **kw, seed=seed)[-1]            # from base's initialization, which it leaves unchanged
+    train_mtl(base, cel, seed=seed, **kw)
     ens = [base]
     for j in range(1, 3):
         mj = shared_bottom(cel, seed=100 * seed + j); train_mtl(mj, cel, seed=100 * seed + j, **kw); ens.append(mj)
