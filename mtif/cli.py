@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse, math, os, shutil, sys, time
 from pathlib import Path
 import pandas as pd
-from .results import (COLUMNS, figure_dir, record, load_summaries, show, check_reference, accept_reference, read_reference,
+from .results import (COLUMNS, figure_dir, fmt, record, load_summaries, show, check_reference, accept_reference, read_reference,
                           read_summary, fidelity_report, update_readme)
 
 # %% auto #0
-__all__ = ['QUICK_ENV', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter', 'accept_chapter', 'reproduce', 'report',
-           'main']
+__all__ = ['QUICK_ENV', 'QUICK_TAG', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter', 'accept_chapter', 'reproduce',
+           'report', 'closing_table', 'main']
 
 # %% ../nbs/99_cli.ipynb #b05a56c9
 def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
@@ -126,6 +126,10 @@ def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, 
     elif quick:
         print(f"\nregression check against {reference}: " + (f"{len(moved)} metric(s) moved" if moved else "every metric within tolerance"))
         for l in moved: print(l)
+        if len(table):
+            print("\nQuick mode runs every chapter at smoke-test sizes: its numbers show that the code runs, not what it finds. "
+                  "Beside a few of them, the committed full run's number (figures/, from `mtif reproduce`) and the paper's:")
+            print(closing_table(table, nbs.parent / "figures").to_string(index=False))
     if not quick and failed: print(f"\nthe fidelity report and the README were not rewritten: {len(failed)} chapter(s) failed")
     elif not quick:
         try: print(f"\nfidelity report: {report(figs, nbs.parent / 'README.md')}")
@@ -143,6 +147,27 @@ def report(figures: str | os.PathLike, readme: str | os.PathLike | None = None, 
     if check and stale: raise RuntimeError(f"out of date with {figures}/summary_*.csv: {stale}; run `mtif report`")
     if not check: path.write_text(text, encoding="utf-8")
     return path
+
+# %% ../nbs/99_cli.ipynb #15cafbd6
+QUICK_TAG = " [quick]"
+
+def closing_table(quick: pd.DataFrame, full_dir: str | os.PathLike, per_chapter: int = 2) -> pd.DataFrame:
+    """For a newcomer, the end of `mtif reproduce --quick`: up to `per_chapter` headline numbers of each chapter run (those
+    with a paper value first), each beside the committed full run's number (`full_dir/summary_<chapter>.csv`) and the
+    paper's. Quick-mode numbers come from smoke-test sizes: they show that the code runs, not what it finds."""
+    full = load_summaries(full_dir) if Path(full_dir).exists() else pd.DataFrame(columns=COLUMNS)
+    key = lambda m, t: (m.replace(QUICK_TAG, ""), "" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t))
+    lookup = {(c,) + key(m, t): r for c, m, t, r in zip(full.chapter, full.metric, full.task, full.itertuples())}
+    rows = []
+    q = quick[~quick.metric.str.startswith("FAILED")]
+    for ch, g in q.groupby("chapter", sort=False):
+        g = pd.concat([g[g.paper.notna()], g[g.paper.isna()]]).head(per_chapter)
+        for r in g.itertuples():
+            f = lookup.get((ch,) + key(r.metric, r.task))
+            rows.append({"chapter": ch, "metric": key(r.metric, r.task)[0] + (f" [{r.task}]" if key(r.metric, r.task)[1] else ""),
+                         "quick (smoke-test size)": fmt(r.value, r.se), "committed full run": fmt(f.value, f.se) if f is not None else "—",
+                         "paper": fmt(r.paper, r.paper_se) if not math.isnan(r.paper) else "—"})
+    return pd.DataFrame(rows, columns=["chapter", "metric", "quick (smoke-test size)", "committed full run", "paper"])
 
 # %% ../nbs/99_cli.ipynb #e12cf8fc
 def main(argv=None):
