@@ -181,12 +181,18 @@ def main(argv=None):
     r.add_argument("--out", help="folder for the executed notebooks (default runs/quick, or figures/executed for full runs)")
     r.add_argument("--nbs", help="notebook folder (default: found from the checkout)")
     r.add_argument("--figures", help="folder for figures and CSVs (default figures/; with --quick, figures/quick/<chapter>/, emptied first)")
+    b = sub.add_parser("docs", help="build the book (the chapters as a site) into _docs/html: module chapters executed in quick mode, experiment chapters from their full runs")
+    b.add_argument("--out", help="folder for the site (default _docs/html)")
+    b.add_argument("--no-execute", action="store_true", help="render the module chapters without executing them (a quick preview)")
     p = sub.add_parser("report", help="write figures/REPORT.md and the README's results tables from figures/summary_*.csv")
     p.add_argument("--figures", help="folder of the full-run summaries (default figures/ of the checkout)")
     p.add_argument("--readme", help="README to update (default README.md of the checkout)")
     p.add_argument("--check", action="store_true", help="only check that the report and the README are current (exit 1 if not)")
     a = ap.parse_args(argv)
     try:
+        if a.cmd == "docs":
+            from mtif.book import build_book                             # here: mtif.book imports this module
+            print(f"the book: {build_book(out=a.out, execute=not a.no_execute)}"); return 0
         if a.cmd == "report":
             root = find_nbs().parent if not (a.figures and a.readme) else None
             path = report(a.figures or root / "figures", a.readme or root / "README.md", check=a.check)

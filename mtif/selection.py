@@ -119,7 +119,7 @@ def fit(self: NetLearner, data: MultitaskData, seed: int = 0, **kw):
 @patch
 def fit_without(self: NetLearner, data: MultitaskData, remove: torch.Tensor, seed: int = 0, **kw):
     """Retrain without the points where `remove (K, n_max)` is True. When every task has the same training inputs
-    (multi-label data) the removed points get weight 0 (the paper's $\sigma_{li}=0$): the one encoder pass and the data
+    (multi-label data) the removed points get weight 0 (the paper's sigma_li = 0): the one encoder pass and the data
     order of the full run are kept. Otherwise they are dropped (`drop_points`)."""
     if not same_inputs(data): return self.fit(drop_points(data, remove), seed, **kw)
     valid = valid_mask(data)

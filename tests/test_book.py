@@ -1,0 +1,88 @@
+"""The book (`mtif docs`) builds from the checkout with Sphinx warnings as errors, and renders in a real browser:
+headless Chromium opens the landing page, one experiment chapter and one module chapter, every image on them loads,
+no internal link (page or anchor) is broken, and screenshots are saved for the reviewer (`MTIF_SCREENSHOTS`, else
+pytest's temporary folder; the path is printed). Skipped only where Chromium is absent outside CI."""
+import functools, http.server, os, re, shutil, threading, urllib.request
+from pathlib import Path
+from urllib.parse import urljoin, urldefrag, urlparse
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+PAGES = ["index.html", "chapters/20_case_study.html", "chapters/08_nets.html"]
+
+def _need_browser():
+    if CHROMIUM and DRIVER: return
+    if os.environ.get("CI"): pytest.fail("CI must install Debian's chromium and chromium-driver (see .ci/run)")
+    pytest.skip("headless Chromium (Debian packages chromium, chromium-driver) is not installed on this machine")
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    _need_browser()
+    from mtif.book import build_book
+    out = tmp_path_factory.mktemp("book") / "html"
+    index = build_book(ROOT, out, execute=True, strict=True, progress=False)     # raises on any Sphinx warning
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield dict(index=index, out=out, base=f"http://127.0.0.1:{server.server_address[1]}/")
+    server.shutdown()
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions(); opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+              f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        opts.add_argument(a)
+    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    yield d
+    d.quit()
+
+def test_every_chapter_and_module_has_a_page(site):
+    out = site["out"]
+    for nb in sorted((ROOT / "nbs").glob("[0-9][0-9]_*.ipynb")): assert (out / "chapters" / f"{nb.stem}.html").exists(), nb.stem
+    mods = sorted(p.stem for p in (ROOT / "mtif").glob("*.py") if not p.stem.startswith("_"))
+    for m in mods: assert (out / "api" / f"{m}.html").exists(), m
+    assert "train_mtl" in (out / "api" / "nets.html").read_text(encoding="utf-8")
+
+def _ids(html: str) -> set:
+    return set(re.findall(r'\sid="([^"]+)"', html))
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_images_load_links_resolve(site, browser, page, tmp_path_factory):
+    base = site["base"]
+    browser.get(urljoin(base, page))
+    browser.implicitly_wait(5)
+    assert browser.execute_script("return document.readyState") == "complete"
+    assert "mtif" in browser.title, browser.title
+    text = browser.execute_script("return document.body.innerText")
+    assert len(text) > 500, text[:200]                                   # rendered, not an empty shell
+    broken_imgs = browser.execute_script(
+        "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    assert not broken_imgs, broken_imgs
+    n_imgs = browser.execute_script("return document.images.length")
+    if page.startswith("chapters/20_"): assert n_imgs >= 3, n_imgs      # the full run's figures are there
+    hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    internal = {h for h in hrefs if urlparse(h).netloc == urlparse(base).netloc}
+    assert internal, "no internal links"
+    pages, broken = {}, []
+    for h in sorted(internal):
+        url, frag = urldefrag(h)
+        if url not in pages:
+            try:
+                with urllib.request.urlopen(url) as r: pages[url] = r.read().decode("utf-8", "replace")
+            except Exception as e: pages[url] = None; broken.append(f"{h}: {e}")
+        if pages[url] is not None and frag and frag not in _ids(pages[url]): broken.append(f"{h}: no element with id {frag!r}")
+    assert not broken, broken[:20]
+    shots = Path(os.environ.get("MTIF_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    f = shots / f"book_{Path(page).stem}.png"
+    browser.save_screenshot(str(f))
+    assert f.stat().st_size > 10_000
+    print(f"screenshot: {f}")
