@@ -187,10 +187,11 @@ def _row(learner, model, data, rule, fraction, n_removed):
 
 # %% ../nbs/15_selection.ipynb #b9adaacb
 def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, controls=("random", "loss"), seed: int = 0,
-                scores: torch.Tensor | None = None, progress: bool = True) -> Selection:
+                scores: torch.Tensor | None = None, progress: bool = True, controls_at: float | None = None) -> Selection:
     "Remove the most harmful training points by summed MTIF, retrain, and compare with controls (see above)."
     grid = sorted(set(float(f) for f in (fraction if isinstance(fraction, (list, tuple, np.ndarray)) else [fraction])))
     if not grid or any(not 0 < f < 1 for f in grid): raise ValueError(f"fractions must lie in (0, 1), got {fraction}")
+    if controls_at is not None and float(controls_at) not in grid: raise ValueError(f"controls_at={controls_at} is not in the fractions {grid}")
     _check_controls(controls)
     valid = valid_mask(data); N = int(valid.sum())
     steps = 1 + len(grid) + len(controls) + (scores is None)
@@ -207,12 +208,13 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     sel = pd.DataFrame(rows[1:])
     crit = "val_acc" if not np.isnan(sel.val_acc).all() else "val_loss"
     best = float(sel.loc[sel[crit].idxmax() if crit == "val_acc" else sel[crit].idxmin(), "fraction"])
-    model, mask = fits[best]; n = int(mask.sum())
+    model, mask = fits[best]
+    cf = best if controls_at is None else float(controls_at); n = int(fits[cf][1].sum())
     masks = {"mtif": mask}
     for c in controls:
         cm = random_mask(valid, n, seed=10_007 + seed) if c == "random" else top_mask(learner.train_loss(base, data), n, valid)
         masks[c] = cm
-        rows.append(_row(learner, _fit_without(learner, data, cm, seed), data, "random" if c == "random" else "highest training loss", best, n))
+        rows.append(_row(learner, _fit_without(learner, data, cm, seed), data, "random" if c == "random" else "highest training loss", cf, n))
         bar.update()
     bar.close()
     report = pd.DataFrame(rows); report["chosen"] = (report.rule == "mtif") & (report.fraction == best)
