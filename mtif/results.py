@@ -11,10 +11,10 @@ import pandas as pd
 from . import paper
 
 # %% auto #0
-__all__ = ['COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir', 'record',
-           'read_summary', 'task_rows', 'fmt', 'show', 'beside_paper', 'network_tolerance', 'reference_of',
-           'read_reference', 'check_reference', 'accept_reference', 'apply_tolerances', 'load_summaries', 'md_table',
-           'fidelity_report', 'readme_results', 'update_readme']
+__all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir',
+           'set_style', 'paired_long', 'record', 'read_summary', 'task_rows', 'fmt', 'show', 'beside_paper',
+           'network_tolerance', 'reference_of', 'read_reference', 'check_reference', 'accept_reference',
+           'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report', 'readme_results', 'update_readme']
 
 # %% ../nbs/92_results.ipynb #d80c4f4b
 def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
@@ -22,6 +22,21 @@ def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
     out = Path(fig_dir) if fig_dir else Path("..") / "figures" / ("quick" if quick else "")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+# %% ../nbs/92_results.ipynb #9e6b2d2c
+HEATMAP = dict(cmap="RdBu_r", center=0.0)     # relatedness heat maps: one diverging scale, white at zero
+
+def set_style(context: str = "notebook"):
+    "The one seaborn style of the experiment chapters' figures (white grid, colour-blind palette)."
+    import seaborn as sns
+    sns.set_theme(style="whitegrid", context=context, palette="colorblind")
+
+def paired_long(wide: pd.DataFrame, rules, base: str = "none", names: dict | None = None) -> pd.DataFrame:
+    """Per-seed paired changes `wide[rule] - wide[base]` in long form: the index levels of `wide` as columns, then `rule`
+    (renamed by `names`) and `change`; rows where either side is missing are dropped."""
+    d = wide[list(rules)].sub(wide[base], axis=0).rename(columns=names or {})
+    long = d.reset_index().melt(id_vars=list(wide.index.names), var_name="rule", value_name="change")
+    return long.dropna(subset=["change"]).reset_index(drop=True)
 
 # %% ../nbs/92_results.ipynb #d6c557c4
 COLUMNS = ["chapter", "metric", "task", "value", "se", "n", "table", "row", "paper", "paper_se", "paper_se_max", "verdict", "kind", "note"]
