@@ -177,6 +177,14 @@ def _fit_without(learner, data, remove, seed, **kw):
     f = getattr(learner, "fit_without", None)
     return f(data, remove, seed, **kw) if f else learner.fit(drop_points(data, remove), seed, **kw)
 
+def _checkpoints(learner, checkpoint_dir):
+    "name -> the `checkpoint=` keyword of one training under `checkpoint_dir` (none without a directory)."
+    if checkpoint_dir is None: return lambda name: {}
+    if not isinstance(learner, NetLearner): raise ValueError("checkpoint_dir is for network learners (NetLearner); a linear fit has nothing to resume")
+    from pathlib import Path
+    Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    return lambda name: dict(checkpoint=Path(checkpoint_dir) / f"{name}.pt")
+
 def _row(learner, model, data, rule, fraction, n_removed):
     r = dict(rule=rule, fraction=fraction, n_removed=n_removed)
     for sp in ("val", "test"):
@@ -187,23 +195,25 @@ def _row(learner, model, data, rule, fraction, n_removed):
 
 # %% ../nbs/15_selection.ipynb #b9adaacb
 def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, controls=("random", "loss"), seed: int = 0,
-                scores: torch.Tensor | None = None, progress: bool = True, controls_at: float | None = None) -> Selection:
-    "Remove the most harmful training points by summed MTIF, retrain, and compare with controls (see above)."
+                scores: torch.Tensor | None = None, progress: bool = True, controls_at: float | None = None, checkpoint_dir=None) -> Selection:
+    """Remove the most harmful training points by summed MTIF, retrain, and compare with controls (see above).
+    `checkpoint_dir` (networks): every training checkpoints there, so a call cut off resumes where it stopped."""
     grid = sorted(set(float(f) for f in (fraction if isinstance(fraction, (list, tuple, np.ndarray)) else [fraction])))
     if not grid or any(not 0 < f < 1 for f in grid): raise ValueError(f"fractions must lie in (0, 1), got {fraction}")
     if controls_at is not None and float(controls_at) not in grid: raise ValueError(f"controls_at={controls_at} is not in the fractions {grid}")
     _check_controls(controls)
+    ck = _checkpoints(learner, checkpoint_dir)
     valid = valid_mask(data); N = int(valid.sum())
     steps = 1 + len(grid) + len(controls) + (scores is None)
     bar = tqdm(total=steps, desc="selection", disable=not progress)
-    base = learner.fit(data, seed); bar.update()
+    base = learner.fit(data, seed, **ck("all")); bar.update()
     if scores is None: scores = harm_scores(learner.influence(base, data), targets); bar.update()
     scores = torch.where(valid, scores.double().cpu(), torch.tensor(float("nan"), dtype=torch.float64))
     rows = [_row(learner, base, data, "none", 0.0, 0)]
     fits = {}
     for f in grid:
         n = int(np.ceil(f * N)); mask = top_mask(scores, n, valid)
-        m = _fit_without(learner, data, mask, seed); bar.update()
+        m = _fit_without(learner, data, mask, seed, **ck(f"mtif_{f:g}")); bar.update()
         fits[f] = (m, mask); rows.append(_row(learner, m, data, "mtif", f, n))
     sel = pd.DataFrame(rows[1:])
     crit = "val_acc" if not np.isnan(sel.val_acc).all() else "val_loss"
@@ -214,7 +224,7 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     for c in controls:
         cm = random_mask(valid, n, seed=10_007 + seed) if c == "random" else top_mask(learner.train_loss(base, data), n, valid)
         masks[c] = cm
-        rows.append(_row(learner, _fit_without(learner, data, cm, seed), data, "random" if c == "random" else "highest training loss", cf, n))
+        rows.append(_row(learner, _fit_without(learner, data, cm, seed, **ck(f"{c}_{cf:g}")), data, "random" if c == "random" else "highest training loss", cf, n))
         bar.update()
     bar.close()
     report = pd.DataFrame(rows); report["chosen"] = (report.rule == "mtif") & (report.fraction == best)
