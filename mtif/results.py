@@ -12,9 +12,10 @@ from . import paper
 
 # %% auto #0
 __all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir',
-           'set_style', 'paired_long', 'record', 'read_summary', 'task_rows', 'fmt', 'show', 'beside_paper',
-           'network_tolerance', 'reference_of', 'read_reference', 'check_reference', 'accept_reference',
-           'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report', 'readme_results', 'update_readme']
+           'set_style', 'paired_long', 'agreement_scatter', 'relatedness_heatmaps', 'record', 'read_summary',
+           'task_rows', 'fmt', 'show', 'beside_paper', 'network_tolerance', 'reference_of', 'read_reference',
+           'check_reference', 'accept_reference', 'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report',
+           'readme_results', 'update_readme']
 
 # %% ../nbs/92_results.ipynb #d80c4f4b
 def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
@@ -37,6 +38,41 @@ def paired_long(wide: pd.DataFrame, rules, base: str = "none", names: dict | Non
     d = wide[list(rules)].sub(wide[base], axis=0).rename(columns=names or {})
     long = d.reset_index().melt(id_vars=list(wide.index.names), var_name="rule", value_name="change")
     return long.dropna(subset=["change"]).reset_index(drop=True)
+
+# %% ../nbs/92_results.ipynb #c7343585
+def agreement_scatter(ax, truth, estimate, xlabel: str = "LOO (retrained)", ylabel: str = "MTIF", title: str = "") -> dict:
+    """Scatter `estimate` against `truth` (NaN pairs dropped) with a least-squares fit and the identity line;
+    returns `dict(pearson, spearman, n)` and puts them in the title."""
+    import seaborn as sns
+    from scipy import stats
+    x, y = np.asarray(truth, dtype=float).ravel(), np.asarray(estimate, dtype=float).ravel()
+    if x.shape != y.shape: raise ValueError(f"truth and estimate must have the same size, got {x.size} and {y.size}")
+    ok = ~(np.isnan(x) | np.isnan(y))
+    if ok.sum() < 3: raise ValueError(f"need at least 3 pairs without NaN, got {int(ok.sum())}")
+    x, y = x[ok], y[ok]
+    sns.regplot(x=x, y=y, ax=ax, scatter_kws=dict(s=6, alpha=.5), line_kws=dict(lw=1))
+    lim = [min(x.min(), y.min()), max(x.max(), y.max())]; ax.plot(lim, lim, "k--", lw=.8)
+    r, rho = float(stats.pearsonr(x, y)[0]), float(stats.spearmanr(x, y)[0])
+    ax.set_title((f"{title}\n" if title else "") + f"Pearson {r:.3f}, Spearman {rho:.3f}", fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8); ax.set_ylabel(ylabel, fontsize=8); ax.tick_params(labelsize=7)
+    return dict(pearson=r, spearman=rho, n=int(ok.sum()))
+
+def relatedness_heatmaps(mats: dict, names=None, title: str = "", height: float = 3.0):
+    """One heat map per method (`mats`: name -> (K, K) matrix, rows targets k, columns sources l), each divided by its
+    largest |entry| so that all share the colour scale [-1, 1] (`HEATMAP`). Returns the figure."""
+    import matplotlib.pyplot as plt, seaborn as sns
+    if not mats: raise ValueError("no matrices to draw")
+    fig, axs = plt.subplots(1, len(mats), figsize=(height * len(mats) + 0.8, height), squeeze=False)
+    for j, (ax, (m, R)) in enumerate(zip(axs[0], mats.items())):
+        R = np.asarray(R.cpu() if hasattr(R, "cpu") else R, dtype=float)
+        if R.ndim != 2 or R.shape[0] != R.shape[1]: raise ValueError(f"{m}: a relatedness matrix must be square, got shape {R.shape}")
+        v = np.nanmax(np.abs(R)) if np.isfinite(R).any() else 1.0
+        sns.heatmap(R / (v if v > 0 else 1.0), ax=ax, vmin=-1, vmax=1, square=True, cbar=j == len(mats) - 1, **HEATMAP,
+                    xticklabels=names if names is not None else "auto", yticklabels=names if names is not None else "auto")
+        ax.set_title(m, fontsize=9); ax.set_xlabel("source l", fontsize=8); ax.set_ylabel("target k", fontsize=8)
+    if title: fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/92_results.ipynb #d6c557c4
 COLUMNS = ["chapter", "metric", "task", "value", "se", "n", "table", "row", "paper", "paper_se", "paper_se_max", "verdict", "kind", "note"]
