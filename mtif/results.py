@@ -62,14 +62,16 @@ def relatedness_heatmaps(mats: dict, names=None, title: str = "", height: float 
     largest |entry| so that all share the colour scale [-1, 1] (`HEATMAP`). Returns the figure."""
     import matplotlib.pyplot as plt, seaborn as sns
     if not mats: raise ValueError("no matrices to draw")
-    fig, axs = plt.subplots(1, len(mats), figsize=(height * len(mats) + 0.8, height), squeeze=False)
+    lab = list(names) if names is not None else False
+    fig, axs = plt.subplots(1, len(mats), figsize=(height * len(mats) + 0.8, height + (1.0 if lab else 0.3)), squeeze=False)
     for j, (ax, (m, R)) in enumerate(zip(axs[0], mats.items())):
         R = np.asarray(R.cpu() if hasattr(R, "cpu") else R, dtype=float)
         if R.ndim != 2 or R.shape[0] != R.shape[1]: raise ValueError(f"{m}: a relatedness matrix must be square, got shape {R.shape}")
         v = np.nanmax(np.abs(R)) if np.isfinite(R).any() else 1.0
         sns.heatmap(R / (v if v > 0 else 1.0), ax=ax, vmin=-1, vmax=1, square=True, cbar=j == len(mats) - 1, **HEATMAP,
-                    xticklabels=names if names is not None else "auto", yticklabels=names if names is not None else "auto")
-        ax.set_title(m, fontsize=9); ax.set_xlabel("source l", fontsize=8); ax.set_ylabel("target k", fontsize=8)
+                    xticklabels=lab, yticklabels=lab if j == 0 else False, cbar_kws=dict(shrink=.8))
+        ax.tick_params(labelsize=6, length=0); ax.grid(False); ax.set_title(m, fontsize=9); ax.set_xlabel("source l", fontsize=8)
+        if j == 0: ax.set_ylabel("target k", fontsize=8)
     if title: fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
