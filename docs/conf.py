@@ -1,9 +1,9 @@
 # Sphinx configuration of the mtif book (built by `mtif docs`; see nbs/98_book.ipynb). Pure Python: Sphinx, myst-nb and
-# sphinx-book-theme, whose assets ship in their wheels; nothing is fetched at build time.
+# sphinx-book-theme and sphinx-mathjax-offline, whose assets (MathJax included) ship in their wheels; nothing is fetched at build time.
 project = "mtif"
 author = "the mtif developers"
 copyright = "2026, the mtif developers"
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax"]
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]   # MathJax from the wheel, not a CDN
 nb_execution_mode = "off"                 # chapters arrive executed: module chapters in quick mode, experiments from their full runs
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3

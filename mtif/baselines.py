@@ -128,6 +128,18 @@ def cosine(self: TaskAffinity) -> torch.Tensor:
     return (-(self.C / self.nC.clamp_min(1))).fill_diagonal_(float("nan"))
 
 
+# %% ../nbs/11_baselines.ipynb #d2f8942e
+@patch
+def state_dict(self: TaskAffinity) -> dict:
+    "The record so far (sums, counts, steps), for the trainer's checkpoint."
+    return dict(K=self.K, every=self.every, Z=self.Z.clone(), C=self.C.clone(), nZ=self.nZ.clone(), nC=self.nC.clone(), n_steps=self.n_steps)
+@patch
+def load_state_dict(self: TaskAffinity, state: dict):
+    "Continue the record saved by `state_dict` (same K and `every` required)."
+    if (state["K"], state["every"]) != (self.K, self.every):
+        raise ValueError(f"saved TaskAffinity has K={state['K']}, every={state['every']}; this one K={self.K}, every={self.every}")
+    self.Z, self.C, self.nZ, self.nC = (state[k].clone() for k in ("Z", "C", "nZ", "nC")); self.n_steps = state["n_steps"]
+
 # %% ../nbs/11_baselines.ipynb #0d452d72
 def random_subsets(K: int, target: int, n: int, size: int | None = None, seed: int = 0) -> torch.Tensor:
     "`n` random 0/1 masks over K tasks that always contain `target`: each source in w.p. 1/2, or exactly `size` sources."

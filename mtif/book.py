@@ -50,10 +50,7 @@ def api_page(module: str) -> str:
 # %% ../nbs/98_book.ipynb #dc150b10
 def book_chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
     "Every numbered notebook (the CLI's own included), optionally only those `only` names (by number or name, as `--only`)."
-    every = sorted(Path(nbs).glob("[0-9][0-9]_*.ipynb"))
-    if not only: return every
-    keep = {p.stem for p in chapters(nbs, [o for o in only if not o.startswith("99")])} | {p.stem for p in every if p.stem.startswith("99") and any(o.startswith("99") for o in only)}
-    return [p for p in every if p.stem in keep]
+    return chapters(nbs, only, include_cli=True)
 
 def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=None) -> dict:
     "Put the numbered chapters into `src/chapters`, executed or copied; returns stem -> how it was rendered."

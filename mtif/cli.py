@@ -27,9 +27,9 @@ def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
         if c.is_dir() and any(c.glob("[0-9][0-9]_*.ipynb")): return c
     raise FileNotFoundError("could not find the mtif notebooks (nbs/): run from a checkout of mtif, or pass --nbs")
 
-def chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
-    "Numbered notebooks (`NN_name.ipynb`) except the CLI's own, optionally filtered by number or name prefix."
-    nbs_ = sorted(p for p in Path(nbs).glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("99_"))
+def chapters(nbs: Path, only: list[str] | None = None, include_cli: bool = False) -> list[Path]:
+    "Numbered notebooks (`NN_name.ipynb`), the CLI's own only with `include_cli`, optionally filtered by number or name prefix."
+    nbs_ = sorted(p for p in Path(nbs).glob("[0-9][0-9]_*.ipynb") if include_cli or not p.name.startswith("99_"))
     if only:
         match = lambda p, o: p.stem == o or p.stem.startswith(o) or p.stem.split("_", 1)[1] == o
         missing = [o for o in only if not any(match(p, o) for p in nbs_)]

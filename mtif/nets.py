@@ -236,7 +236,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
         key = _run_key(model, data, weighting, W, active, shared, task_type, epochs=epochs, lr=lr, batch_size=batch_size,
                        step_size=step_size, step_gamma=step_gamma, seed=seed)
-        start, ck = _open_checkpoint(Path(checkpoint), key, stop, model, opt, sched, weighting, hist)
+        start, ck = _open_checkpoint(Path(checkpoint), key, stop, model, opt, sched, weighting, hist, callbacks)
     bar = tqdm(range(start, stop), desc="training", disable=not progress, unit="epoch", initial=start, total=stop)
     for ep in bar:
         t0 = time.perf_counter()
@@ -247,7 +247,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
             hist[f"{eval_split}_loss"].append(evaluate(model, data, eval_split, task_type)["loss"].mean().item())
             model.train()
         bar.set_postfix(loss=f"{loss:.4f}")
-        if ck and ((ep + 1) % checkpoint_every == 0 or ep + 1 == stop): _save_checkpoint(ck, ep + 1, model, opt, sched, weighting, hist)
+        if ck and ((ep + 1) % checkpoint_every == 0 or ep + 1 == stop): _save_checkpoint(ck, ep + 1, model, opt, sched, weighting, hist, callbacks)
     model.eval()
     return hist
 
@@ -302,14 +302,15 @@ def _run_key(model, data, weighting, W, active, shared, task_type, **settings) -
                 params=_digest(model.state_dict().values()))
 
 # %% ../nbs/08_nets.ipynb #18f3bc3b
-def _save_checkpoint(ck: dict, epoch: int, model, opt, sched, weighting, hist):
+def _save_checkpoint(ck: dict, epoch: int, model, opt, sched, weighting, hist, callbacks=()):
     state = dict(key=ck["key"], epoch=epoch, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                 weighting=_weighting_state(weighting), hist=hist)
+                 weighting=_weighting_state(weighting), hist=hist,
+                 callbacks=[cb.state_dict() if hasattr(cb, "state_dict") else None for cb in callbacks])
     ck["path"].parent.mkdir(parents=True, exist_ok=True)
     tmp = ck["path"].with_name(ck["path"].name + ".tmp")
     torch.save(state, tmp); os.replace(tmp, ck["path"])
 
-def _resume(ck: dict, model, opt, sched, weighting, hist) -> int:
+def _resume(ck: dict, model, opt, sched, weighting, hist, callbacks=()) -> int:
     state = torch.load(ck["path"], map_location=next(model.parameters()).device, weights_only=False)
     key = state.get("key") or {}
     continuing = key.get("settings") == ck["key"]["settings"] and ck["key"]["params"] == _digest(state["model"].values())
@@ -319,13 +320,23 @@ def _resume(ck: dict, model, opt, sched, weighting, hist) -> int:
     ck["key"] = key                       # a model passed in at the checkpoint's state continues the run that started it
     model.load_state_dict(state["model"]); opt.load_state_dict(state["opt"]); sched.load_state_dict(state["sched"])
     _restore_weighting(weighting, state["weighting"])
+    _restore_callbacks(callbacks, state.get("callbacks") or [], ck["path"])
     hist.clear(); hist.update(copy.deepcopy(state["hist"]))
     return int(state["epoch"])
 
-def _open_checkpoint(path: Path, key: dict, stop: int, model, opt, sched, weighting, hist):
+def _restore_callbacks(callbacks, saved: list, path):
+    "Callbacks with `load_state_dict` (records such as TAG's) continue from their saved state; one without a saved state is refused."
+    for i, cb in enumerate(callbacks):
+        if not hasattr(cb, "load_state_dict"): continue
+        if i >= len(saved) or saved[i] is None:
+            raise ValueError(f"{path} holds no state for callback {i} ({type(cb).__name__}): resuming would leave the epochs "
+                             "before it out of its record; delete the checkpoint or run without that callback")
+        cb.load_state_dict(saved[i])
+
+def _open_checkpoint(path: Path, key: dict, stop: int, model, opt, sched, weighting, hist, callbacks=()):
     "The epoch a run starts from and its checkpoint record: resumed from `path` if it exists (same run required)."
     ck, start = dict(path=path, key=key), 0
-    if path.exists(): start = _resume(ck, model, opt, sched, weighting, hist)
+    if path.exists(): start = _resume(ck, model, opt, sched, weighting, hist, callbacks)
     if start > stop: raise ValueError(f"{path} holds epoch {start}, past stop_after = {stop}")
     return start, ck
 

@@ -1,6 +1,6 @@
 """The book (`mtif docs`) builds from the checkout with Sphinx warnings as errors, and renders in a real browser:
 headless Chromium opens the landing page, one experiment chapter and one module chapter, every image on them loads,
-no internal link (page or anchor) is broken, and screenshots are saved for the reviewer (`MTIF_SCREENSHOTS`, else
+no internal link (page or anchor) is broken, the formulas are typeset by the bundled MathJax, and screenshots are saved for the reviewer (`MTIF_SCREENSHOTS`, else
 pytest's temporary folder; the path is printed). Skipped only where Chromium is absent outside CI."""
 import functools, http.server, os, re, shutil, threading, urllib.request
 from pathlib import Path
@@ -57,9 +57,14 @@ def _ids(html: str) -> set:
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_images_load_links_resolve(site, browser, page, tmp_path_factory):
     base = site["base"]
+    from selenium.webdriver.support.ui import WebDriverWait
     browser.get(urljoin(base, page))
-    browser.implicitly_wait(5)
-    assert browser.execute_script("return document.readyState") == "complete"
+    # under load (the suite runs beside other jobs) a page can still be loading when get() returns: wait for it
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    n_math = browser.execute_script("return document.querySelectorAll('.math').length")
+    if n_math:      # MathJax ships with the book (sphinx-mathjax-offline): the formulas must be typeset, not left as TeX
+        WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length") > 0)
+    if page.startswith("chapters/08_"): assert n_math, "chapter 08's derivations should render as math"
     assert "mtif" in browser.title, browser.title
     text = browser.execute_script("return document.body.innerText")
     assert len(text) > 500, text[:200]                                   # rendered, not an empty shell
