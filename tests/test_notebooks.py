@@ -22,3 +22,14 @@ def test_notebook_quick(nb, tmp_path):
     moved = check_chapter(figs, nb.stem, REFERENCE)
     assert not moved, (f"{len(moved)} number(s) of {nb.stem} moved against {REFERENCE} "
                        "(if intended: `mtif reproduce --quick --accept --only " + nb.stem[:2] + "`):\n" + "\n".join(moved))
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_parameters_cell_is_read_by_papermill(nb):
+    "Every name the `parameters` cell assigns is a parameter papermill sees (a comment it cannot parse hides the name)."
+    import ast, json
+    cells = [c for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(cells) == 1, f"{nb.stem}: {len(cells)} cells tagged 'parameters'"
+    names = {t.id for s in ast.parse("".join(cells[0]["source"])).body if isinstance(s, ast.Assign) for t in s.targets}
+    assert "quick" in names, nb.stem
+    seen = set(pm.inspect_notebook(str(nb)))
+    assert names <= seen, f"{nb.stem}: papermill cannot parse the lines of {sorted(names - seen)} (reword their comments)"
