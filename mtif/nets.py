@@ -17,7 +17,8 @@ from .checks import check_int, check_scalar, check_labels
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
            'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels', 'same_inputs',
-           'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'cold_start_loto']
+           'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'cold_start_loto', 'order_seeds',
+           'multi_order_loto']
 
 # %% ../nbs/08_nets.ipynb #06919fa6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -414,3 +415,21 @@ def cold_start_loto(model, data: MultitaskData, record_epochs=None, sources=None
         return train_and_record(m, data, E, split, task_type, checkpoint=ck, tasks=tasks, **{"progress": False, **train_kw})["loss"]
     return _loto_matrix(run("control", None), lambda l: run(f"without_{l}", [k for k in range(data.K) if k != l]),
                         sources, "cold-start LOTO", progress)
+
+# %% ../nbs/08_nets.ipynb #c29aa445
+def order_seeds(seed: int, orders: int) -> list[int]:
+    "The data-order seeds of `multi_order_loto`: `seed`, then `10_000 * o + seed`."
+    return [seed if o == 0 else 10_000 * o + seed for o in range(check_int(orders, "orders", 1))]
+
+def multi_order_loto(model, data: MultitaskData, orders: int = 2, seed: int = 0, checkpoint_dir=None, progress: bool = True,
+                     **train_kw) -> dict:
+    """Cold-start LOTO (last epoch) from `model`'s parameters under `orders` data orders: `dict(loto (K, K) mean over
+    orders, per_order (orders, K, K), control (order 0's trained control model), order_seeds)`; positive: harmful."""
+    seeds = order_seeds(seed, orders)
+    ck = (lambda o: None) if checkpoint_dir is None else (lambda o: Path(checkpoint_dir) / f"order{o}")
+    per = torch.stack([cold_start_loto(model, data, seed=s, checkpoint_dir=ck(o), progress=progress, **train_kw)[-1]
+                       for o, s in enumerate(seeds)])
+    control = copy.deepcopy(model)                 # read back from its finished checkpoint (trained again without one)
+    train_mtl(control, data, seed=seeds[0], checkpoint=None if checkpoint_dir is None else ck(0) / "control.pt",
+              **{"progress": False, **train_kw})
+    return dict(loto=per.mean(0), per_order=per, control=control, order_seeds=seeds)
