@@ -59,7 +59,16 @@ def accept_chapter(figs: Path, stem: str, reference: Path) -> list[str]:
     return [l for f in chapter_summaries(figs, stem) for l in accept_reference(read_summary(f), reference)]
 
 # %% ../nbs/99_cli.ipynb #b2fd92fa
-def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path) -> str | None:
+def _check_params(pm, todo: list, params: dict, quick: bool):
+    "Chapter parameters for a full run (`-p NAME VALUE`): refused in quick mode, for `quick`/`fig_dir`, and where a chapter lacks one."
+    if not params: return
+    if quick: raise ValueError("quick mode is the regression suite and runs each chapter with its defaults: pass parameters to full runs only")
+    if {"quick", "fig_dir"} & set(params): raise ValueError("quick and fig_dir are set by reproduce itself (--quick, --figures)")
+    for nb in todo:
+        have = pm.inspect_notebook(str(nb))
+        if set(params) - set(have): raise ValueError(f"{nb.stem} has no parameter {sorted(set(params) - set(have))}; its parameters: {sorted(have)}")
+
+def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> str | None:
     """Execute one chapter with papermill (figures and CSVs in `cfigs`). A failure is printed and, in full mode, the
     chapter's earlier summary is put back; returns the error's name, or None."""
     if quick: shutil.rmtree(cfigs, ignore_errors=True)
@@ -67,7 +76,7 @@ def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path) -
     before = {f: f.read_bytes() for f in chapter_summaries(cfigs, nb.stem)}
     for f in before: f.unlink()                                      # a stale summary must not pass for this run's
     try:
-        pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs)),
+        pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs), **(params or {})),
                             cwd=str(nbs), progress_bar=False, kernel_name="python3")   # relative: no machine paths in the notebooks
     except Exception as e:  # report and go on with the other chapters
         print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
@@ -79,8 +88,9 @@ def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path) -
 # %% ../nbs/99_cli.ipynb #922c0aae
 def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.PathLike | None = None,
               nbs: str | os.PathLike | None = None, figures: str | os.PathLike | None = None, progress: bool = True,
-              accept: bool = False, reference: str | os.PathLike | None = None) -> pd.DataFrame:
-    "Run the chapters with papermill; check (or with `accept`, rewrite) the quick-mode reference; return the joined summary."
+              accept: bool = False, reference: str | os.PathLike | None = None, params: dict | None = None) -> pd.DataFrame:
+    """Run the chapters with papermill; check (or with `accept`, rewrite) the quick-mode reference; return the joined summary.
+    `params`: chapter parameters for a full run (such as `protocol=True`), which every chapter run must have."""
     import papermill as pm
     from tqdm.auto import tqdm
     if accept and not quick: raise ValueError("--accept rewrites the quick-mode reference: use it with --quick")
@@ -89,6 +99,7 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         os.environ["MTIF_DATA"] = str(Path(os.environ["MTIF_DATA"]).resolve())
     if quick: os.environ.update(QUICK_ENV)
     todo = chapters(nbs, only)
+    _check_params(pm, todo, params, quick)
     out = Path(out or (nbs.parent / "runs" / "quick" if quick else nbs.parent / "figures" / "executed")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     figs = Path(figures).resolve() if figures else (nbs.parent / "figures" / ("quick" if quick else "")).resolve()
@@ -102,7 +113,7 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         # full: figures/ itself, where the resumable grids' CSVs are meant to be reused
         cfigs = where[nb.stem] = figs / nb.stem if quick else figs
         t0 = time.perf_counter()
-        err = _run_chapter(pm, nb, quick, out, cfigs, nbs)
+        err = _run_chapter(pm, nb, quick, out, cfigs, nbs, params)
         if err: failed.append(nb.stem); errors[nb.stem] = err
         times[nb.stem] = time.perf_counter() - t0
         if quick and nb.stem not in failed:
@@ -181,6 +192,8 @@ def main(argv=None):
     r.add_argument("--out", help="folder for the executed notebooks (default runs/quick, or figures/executed for full runs)")
     r.add_argument("--nbs", help="notebook folder (default: found from the checkout)")
     r.add_argument("--figures", help="folder for figures and CSVs (default figures/; with --quick, figures/quick/<chapter>/, emptied first)")
+    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a chapter parameter for a full run, VALUE read as YAML (e.g. -p protocol true -p seed_list '[1, 3, 5]')")
     b = sub.add_parser("docs", help="build the book (the chapters as a site) into _docs/html: module chapters executed in quick mode, experiment chapters from their full runs")
     b.add_argument("--out", help="folder for the site (default _docs/html)")
     b.add_argument("--no-execute", action="store_true", help="render the module chapters without executing them (a quick preview)")
@@ -197,7 +210,9 @@ def main(argv=None):
             root = find_nbs().parent if not (a.figures and a.readme) else None
             path = report(a.figures or root / "figures", a.readme or root / "README.md", check=a.check)
             print(f"{path} and the README are " + ("current" if a.check else "written")); return 0
-        table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures, accept=a.accept, reference=a.reference)
+        import yaml
+        table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures, accept=a.accept, reference=a.reference,
+                          params={k: yaml.safe_load(v) for k, v in (a.param or [])})
     except (ValueError, FileNotFoundError) as e: ap.error(str(e))   # usage + message on stderr, exit status 2
     except RuntimeError as e: print(e, file=sys.stderr); return 1
     if table.attrs.get("failed"): return min(100, len(table.attrs["failed"]))       # the exit status counts the failed chapters
