@@ -401,20 +401,26 @@ def train_and_record(model, data: MultitaskData, record_epochs, split: str = "va
                 tmp_rec = rec_path.with_name(rec_path.name + ".tmp"); torch.save(recs, tmp_rec); os.replace(tmp_rec, rec_path)
     return dict(epochs=E, loss=torch.stack([recs[e]["loss"] for e in E]), extra=[recs[e]["extra"] for e in E], hist=hist)
 
+def _cold_run(tag, tasks, model, data, E, split, task_type, checkpoint_dir, train_kw):
+    "One retraining of a cold-start LOTO (a job: it may run on a worker): a copy of `model`, per-length losses `(E, K)`."
+    m = copy.deepcopy(model)
+    ck = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{tag}.pt"
+    return train_and_record(m, data, E, split, task_type, checkpoint=ck, tasks=tasks, **{"progress": False, **train_kw})["loss"]
+
 def cold_start_loto(model, data: MultitaskData, record_epochs=None, sources=None, split: str = "val", task_type: str = "binary",
-                    checkpoint_dir=None, progress: bool = True, **train_kw) -> torch.Tensor:
+                    checkpoint_dir=None, progress: bool = True, workers: int | None = None, scheduler: str | None = None,
+                    **train_kw) -> torch.Tensor:
     """Cold-start leave-one-task-out effects: from `model`'s parameters (left unchanged) and one data order (`seed`),
     `(len(record_epochs), K, K)`, `[e, k, l] = V_k(control) - V_k(without task l)` after `record_epochs[e]` epochs
-    (default: the last); positive: task l harms task k. Columns not in `sources` and the diagonal are NaN."""
+    (default: the last); positive: task l harms task k. Columns not in `sources` and the diagonal are NaN. The
+    retrainings are independent jobs (`map_jobs`, chapter 94): serial, on `workers` local processes, or at `scheduler`."""
+    from mtif.jobs import map_jobs
     sources = _loto_sources(data.K, sources)
     E = [train_kw.get("epochs", 12)] if record_epochs is None else record_epochs
-    state = copy.deepcopy(model.state_dict())
-    def run(tag, tasks):
-        m = copy.deepcopy(model); m.load_state_dict(state)
-        ck = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{tag}.pt"
-        return train_and_record(m, data, E, split, task_type, checkpoint=ck, tasks=tasks, **{"progress": False, **train_kw})["loss"]
-    return _loto_matrix(run("control", None), lambda l: run(f"without_{l}", [k for k in range(data.K) if k != l]),
-                        sources, "cold-start LOTO", progress)
+    jobs = [dict(tag="control", tasks=None)] + [dict(tag=f"without_{l}", tasks=[k for k in range(data.K) if k != l]) for l in sources]
+    shared = dict(model=copy.deepcopy(model).cpu(), data=data, E=E, split=split, task_type=task_type, checkpoint_dir=checkpoint_dir, train_kw=train_kw)
+    losses = map_jobs(_cold_run, jobs, shared, workers=workers, scheduler=scheduler, desc="cold-start LOTO", progress=progress)
+    return _loto_matrix(losses[0], dict(zip(sources, losses[1:])).__getitem__, sources, "cold-start LOTO", False)
 
 # %% ../nbs/08_nets.ipynb #c29aa445
 def order_seeds(seed: int, orders: int) -> list[int]:

@@ -272,20 +272,26 @@ def select_over_lengths(learner: NetLearner, data: MultitaskData, lengths, fract
     return dict(report=pd.DataFrame(rows), scores=scores, masks=masks)
 
 # %% ../nbs/15_selection.ipynb #a3eb1525
-def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True) -> pd.DataFrame:
-    "Run `fn(**cell) -> list of row dicts` for each cell not yet in the CSV at `path`; rows carry the cell's keys. Returns all rows."
+def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True, workers: int | None = None,
+              scheduler: str | None = None) -> pd.DataFrame:
+    """Run `fn(**cell) -> list of row dicts` for each cell not yet in the CSV at `path`; rows carry the cell's keys. Returns
+    all rows (earlier ones, then the new ones in cell order). The cells are jobs (`map_jobs`, chapter 94): serial, on
+    `workers` local processes, or at `scheduler`; each cell's rows are written as soon as it finishes."""
     from pathlib import Path
+    from mtif.jobs import map_jobs
     path = Path(path)
     done = pd.read_csv(path) if path.exists() else pd.DataFrame()
     key = lambda c: tuple(str(c[k]) for k in sorted(c))
     have = set()
     if cells and not done.empty: have = {key(r) for r in done[sorted(cells[0])].astype(str).to_dict("records")}
     todo = [c for c in cells if key(c) not in have]
-    for c in tqdm(todo, desc=desc, disable=not progress):
-        rows = pd.DataFrame([{**c, **r} for r in fn(**c)])
-        done = pd.concat([done, rows], ignore_index=True)
-        done.to_csv(path, index=False)
-    return done
+    frames = [done]
+    def write(i, rows):                 # in completion order: what finished is on disk
+        frames.append(pd.DataFrame([{**todo[i], **r} for r in rows])); pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    new = map_jobs(fn, todo, workers=workers, scheduler=scheduler, on_result=write, desc=desc, progress=progress)
+    out = pd.concat([done] + [pd.DataFrame([{**c, **r} for r in rows]) for c, rows in zip(todo, new)], ignore_index=True)
+    if todo: out.to_csv(path, index=False)
+    return out
 
 # %% ../nbs/15_selection.ipynb #01c946b3
 def paired_change(after, before, higher_is_better: bool = True) -> dict:
