@@ -59,7 +59,7 @@ def agreement_scatter(ax, truth, estimate, xlabel: str = "LOO (retrained)", ylab
 
 def relatedness_heatmaps(mats: dict, names=None, title: str = "", height: float = 3.0):
     """One heat map per method (`mats`: name -> (K, K) matrix, rows targets k, columns sources l), each divided by its
-    largest |entry| so that all share the colour scale [-1, 1] (`HEATMAP`). Returns the figure."""
+    largest absolute entry so that all share the colour scale [-1, 1] (`HEATMAP`). Returns the figure."""
     import matplotlib.pyplot as plt, seaborn as sns
     if not mats: raise ValueError("no matrices to draw")
     lab = list(names) if names is not None else False
