@@ -23,12 +23,14 @@ def cluster(workers: int | None = None, scheduler: str | None = None, processes:
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     if not scheduler and not workers: yield None; return
+    import dask
     from distributed import Client, LocalCluster
     if scheduler:
         with Client(scheduler) as c: yield c
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                      silence_logs=logging.ERROR) as lc, Client(lc) as c:
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):    # see below: it halves torch's speed
+        lc = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None, silence_logs=logging.ERROR)
+    with lc, Client(lc) as c:
         yield c
 
 # %% ../nbs/94_jobs.ipynb #943f4c07
