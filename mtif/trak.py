@@ -261,35 +261,51 @@ class FeatureStore:
         for a in (self.phi_head, self.phi_shared, self.Q): a.flush()
         self.done[b] = True; save_npy(self.path / "done.npy", self.done)
 
-# %% ../nbs/09_trak.ipynb #2f08fae6
+# %% ../nbs/09_trak.ipynb #53072f70
+def _feature_shard(batches, featurizer, sp, batch_size):
+    "Features of some batches `[(b, k, s)]` (a job: it may run on a worker): `[(b, phi_head, phi_shared, Q)]`."
+    out = []
+    for b, k, s in batches:
+        Xb, yb = sp[k][0][s:s + batch_size], sp[k][1][s:s + batch_size]
+        ph, ps, Q = featurizer(Xb, yb, torch.full((len(yb),), k, dtype=torch.long))
+        out.append((b, ph.cpu(), ps.cpu(), Q.cpu()))
+    return out
+
+# %% ../nbs/09_trak.ipynb #4f8c559a
 def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128, store=None, progress: bool = True,
-              dtype=torch.float32):
-    "Projected per-sample output gradients of a split: dict with `phi_head`, `phi_shared`, `Q` (padded by task), `mask`, `n`."
+              dtype=torch.float32, workers: int | None = None, scheduler: str | None = None, shard: int = 8):
+    """Projected per-sample output gradients of a split: dict with `phi_head`, `phi_shared`, `Q` (padded by task), `mask`, `n`.
+    The batches are jobs (`map_jobs`, chapter 94), `shard` batches each on `workers` local processes or at `scheduler`;
+    each shard is written to `store` as it finishes (resumable)."""
+    from mtif.jobs import map_jobs
     sp = data.split(split)
     _, y_pad, mask, n = pad_tasks([(X[:, :1].float(), y.float()) for X, y in sp])
     K, n_max = mask.shape
     mh, ms = featurizer.m_head, featurizer.m_shared
-    jobs = [(k, s) for k in range(K) for s in range(0, len(sp[k][1]), batch_size)]
+    batches = [(k, s) for k in range(K) for s in range(0, len(sp[k][1]), batch_size)]
     fp = dict(featurizer.fingerprint, split=split, sizes=n.tolist(), batch_size=batch_size,
               model=content_hash(*featurizer.model.state_dict().values()), data=content_hash(*[t for pair in sp for t in pair])) \
         if store is not None else None
-    st = FeatureStore(store, K, n_max, mh, ms, len(jobs), fp) if store is not None else None
+    st = FeatureStore(store, K, n_max, mh, ms, len(batches), fp) if store is not None else None
     if st is None:
         out = dict(phi_head=torch.zeros(K, n_max, mh, dtype=dtype), phi_shared=torch.zeros(K, n_max, ms, dtype=dtype),
                    Q=torch.zeros(K, n_max, dtype=dtype))
+    todo = [(b, k, s) for b, (k, s) in enumerate(batches) if st is None or not st.done[b]]
+    size = 1 if not (workers or scheduler) else check_int(shard, "shard", 1)      # serial: one batch per job, as before
+    jobs = [dict(batches=todo[j:j + size]) for j in range(0, len(todo), size)]
     with tqdm(total=sum(n.tolist()), desc=f"featurizing {split}", disable=not progress, unit="sample") as bar:
-        for b, (k, s) in enumerate(jobs):
-            X, y = sp[k]
-            Xb, yb = X[s:s + batch_size], y[s:s + batch_size]
-            if st is not None and st.done[b]: bar.update(len(yb)); continue
-            ph, ps, Q = featurizer(Xb, yb, torch.full((len(yb),), k, dtype=torch.long))
-            if st is not None:
-                st.phi_head[k, s:s + len(yb)] = ph.float().cpu().numpy(); st.phi_shared[k, s:s + len(yb)] = ps.float().cpu().numpy()
-                st.Q[k, s:s + len(yb)] = Q.float().cpu().numpy(); st.mark(b)
-            else:
-                out["phi_head"][k, s:s + len(yb)] = ph.to(dtype).cpu(); out["phi_shared"][k, s:s + len(yb)] = ps.to(dtype).cpu()
-                out["Q"][k, s:s + len(yb)] = Q.to(dtype).cpu()
-            bar.update(len(yb))
+        bar.update(sum(min(batch_size, len(sp[k][1]) - s) for b, (k, s) in enumerate(batches) if st is not None and st.done[b]))
+        def write(_, shard_out):
+            for b, ph, ps, Q in shard_out:
+                k, s = batches[b]; m = len(Q)
+                if st is not None:
+                    st.phi_head[k, s:s + m] = ph.float().numpy(); st.phi_shared[k, s:s + m] = ps.float().numpy()
+                    st.Q[k, s:s + m] = Q.float().numpy(); st.mark(b)
+                else:
+                    out["phi_head"][k, s:s + m] = ph.to(dtype); out["phi_shared"][k, s:s + m] = ps.to(dtype); out["Q"][k, s:s + m] = Q.to(dtype)
+                bar.update(m)
+        map_jobs(_feature_shard, jobs, dict(featurizer=featurizer, sp=sp, batch_size=batch_size), workers=workers, scheduler=scheduler,
+                 on_result=write, progress=False)
     if st is not None:
         out = dict(phi_head=torch.from_numpy(np.asarray(st.phi_head)), phi_shared=torch.from_numpy(np.asarray(st.phi_shared)),
                    Q=torch.from_numpy(np.asarray(st.Q)))
@@ -345,7 +361,8 @@ class ProjectedMTIF:
     "Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores averaged over an ensemble of trained models."
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
-                 projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0):
+                 projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0,
+                 workers: int | None = None, scheduler: str | None = None):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")
         for m in self.models:
@@ -366,7 +383,7 @@ class ProjectedMTIF:
         else: self.m_head, self.m_shared = None, check_int(proj_dim, "proj_dim", 1)
         self.hessian, self.damping, self.batch_size, self.store = hessian, damping, batch_size, store
         self.relative_damping = relative_damping
-        self.projection, self.dtype, self.progress = projection, dtype, progress
+        self.projection, self.dtype, self.progress, self.workers, self.scheduler = projection, dtype, progress, workers, scheduler
         self._features, self._solvers, self._featurizers = {}, {}, {}
 
 # %% ../nbs/09_trak.ipynb #598fe99b
@@ -397,7 +414,7 @@ def features(self: ProjectedMTIF, i: int, split: str) -> dict:
     if (i, split) not in self._features:
         store = None if self.store is None else Path(self.store) / f"model{i}" / split
         self._features[(i, split)] = featurize(self.featurizer(i), self.data, split, self.batch_size, store,
-                                               self.progress, self.dtype)
+                                               self.progress, self.dtype, workers=self.workers, scheduler=self.scheduler)
     return self._features[(i, split)]
 
 
