@@ -9,7 +9,7 @@ from pathlib import Path
 from .cli import find_nbs, chapters
 
 # %% auto #0
-__all__ = ['QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'book_chapters', 'build_book']
+__all__ = ['QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_for_reading', 'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #2d4edbbf
 def chapter_kind(nb: str | os.PathLike) -> str:
@@ -47,6 +47,21 @@ def api_page(module: str) -> str:
     "An autodoc page for `mtif.<module>`."
     return f"# `mtif.{module}`\n\n```{{eval-rst}}\n.. automodule:: mtif.{module}\n   :members:\n```\n"
 
+# %% ../nbs/98_book.ipynb #17ec0678
+def tidy_for_reading(path: str | os.PathLike):
+    "Prepare a chapter's notebook file for the book in place: hide nbdev's directive cells, drop papermill's injected parameters."
+    path = Path(path); nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = []
+    for c in nb["cells"]:
+        tags = c.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags: continue
+        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        if c["cell_type"] == "code" and src.lstrip().startswith(("#| default_exp", "#| hide")): tags.append("remove-cell")
+        elif c["cell_type"] == "code" and src.startswith("#| export\n"): c["source"] = src[len("#| export\n"):]
+        cells.append(c)
+    nb["cells"] = cells
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+
 # %% ../nbs/98_book.ipynb #dc150b10
 def book_chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
     "Every numbered notebook (the CLI's own included), optionally only those `only` names (by number or name, as `--only`)."
@@ -68,6 +83,7 @@ def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=N
             shutil.copy(executed / nb.name, dest / nb.name); how[nb.stem] = "full run"
         else:
             shutil.copy(nb, dest / nb.name); how[nb.stem] = "source"
+        tidy_for_reading(dest / nb.name)
     return how
 
 # %% ../nbs/98_book.ipynb #30215186

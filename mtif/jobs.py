@@ -16,12 +16,13 @@ SCHEDULER_ENV = "MTIF_SCHEDULER"
 
 @contextlib.contextmanager
 def cluster(workers: int | None = None, scheduler: str | None = None, processes: bool = True):
-    """A Dask client for the duration of the block: to `scheduler` (an address, else `$MTIF_SCHEDULER`), else to a new
-    `LocalCluster` of `workers` workers running one job each (processes, or threads with `processes=False`); `None`
+    """A Dask client for the duration of the block: to a new `LocalCluster` of `workers` workers running one job each
+    (processes, or threads with `processes=False`), else to `scheduler` (an address, else `$MTIF_SCHEDULER`); `None`
     (serial execution) when neither is given."""
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
+    if workers and scheduler: raise ValueError(f"give workers (a local cluster) or scheduler (an existing one), not both: {workers!r}, {scheduler!r}")
+    scheduler = None if workers else (scheduler or os.environ.get(SCHEDULER_ENV) or None)
     if not scheduler and not workers: yield None; return
     import dask
     from distributed import Client, LocalCluster
@@ -49,8 +50,8 @@ def _failed(failed: dict, jobs: list) -> RuntimeError:
 def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, scheduler: str | None = None, client=None,
              threads: int | None = None, retries: int = 2, on_result=None, desc: str = "jobs", progress: bool = True) -> list:
     """`[fn(**job, **shared) for job in jobs]`: serially, on a local cluster of `workers` processes, on the Dask scheduler
-    at `scheduler` (or `$MTIF_SCHEDULER`), or on `client`. `on_result(i, result)` runs here as each job finishes; a job is
-    retried `retries` times; jobs that still fail are named in one error raised after all others finished (see above)."""
+    at `scheduler` (or `$MTIF_SCHEDULER`), or on `client`. `on_result(i, result)` runs here as each job finishes; on a
+    cluster a job is retried `retries` times; jobs that fail are named in one error raised after all others finished."""
     jobs, shared = [dict(j) for j in jobs], dict(shared or {})
     threads = int(threads or torch.get_num_threads())
     results, failed = [None] * len(jobs), {}
@@ -60,12 +61,11 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
         if on_result is not None: on_result(i, r)
     with contextlib.ExitStack() as stack:
         c = client if client is not None else stack.enter_context(cluster(workers, scheduler))
-        if c is None:
+        if c is None:                       # here a failure is not transient (no worker to lose): no retry
             for i, job in enumerate(jobs):
-                for attempt in range(retries + 1):
-                    try: r = _pinned_call(fn, threads, job, shared)
-                    except Exception as e: failed[i] = e; continue
-                    failed.pop(i, None); finish(i, r); break
+                try: r = _pinned_call(fn, threads, job, shared)
+                except Exception as e: failed[i] = e; continue
+                finish(i, r)
         else:
             from distributed import as_completed
             sh = {k: c.scatter(v, broadcast=True) for k, v in shared.items()}      # sent to every worker once
