@@ -78,5 +78,5 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
                 except Exception as e: failed[i] = e; continue
                 finish(i, r)
     bar.close()
-    if failed: raise _failed(failed, jobs)
+    if failed: raise _failed(failed, jobs) from next(iter(failed.values()))      # the first failure's traceback too
     return results
