@@ -378,7 +378,7 @@ def _loto_matrix(control: torch.Tensor, without, sources: list, desc: str, progr
         D[:, l, l] = float("nan")
     return D
 
-# %% ../nbs/08_nets.ipynb #9d4ee253
+# %% ../nbs/08_nets.ipynb #fcaaba3b
 def train_and_record(model, data: MultitaskData, record_epochs, split: str = "val", task_type: str = "binary",
                      checkpoint=None, on_record=None, **train_kw) -> dict:
     """Train `model` in place with `train_mtl(**train_kw)` and read its per-task `split` losses after each epoch count in
@@ -401,6 +401,7 @@ def train_and_record(model, data: MultitaskData, record_epochs, split: str = "va
                 tmp_rec = rec_path.with_name(rec_path.name + ".tmp"); torch.save(recs, tmp_rec); os.replace(tmp_rec, rec_path)
     return dict(epochs=E, loss=torch.stack([recs[e]["loss"] for e in E]), extra=[recs[e]["extra"] for e in E], hist=hist)
 
+# %% ../nbs/08_nets.ipynb #4a450fce
 def _cold_run(tag, tasks, model, data, E, split, task_type, checkpoint_dir, train_kw):
     "One retraining of a cold-start LOTO (a job: it may run on a worker): a copy of `model`, per-length losses `(E, K)`."
     m = copy.deepcopy(model)
