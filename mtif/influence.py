@@ -92,9 +92,27 @@ def nan_pad(t, mask):
     return torch.where(mask.bool(), t, torch.full_like(t, float("nan")))
 
 # %% ../nbs/03_influence.ipynb #3a9123f8
+def _first_order_total(s) -> torch.Tensor:
+    """Proposition 1 for every target, written into one `(K, K, n_max)` array chunk of targets by chunk, so that the
+    solutions `u^(k)` (K p numbers each) never exist for all targets at once: peak memory about 1.25x the output."""
+    S, K, n_max = s.solver, s.K, s.Xd.shape[1]
+    if not (isinstance(S, BlockSolver) and S.LA.ndim == 3):          # an approximate solver: every target at once
+        return block_scores(_target_solves(s), s.d1[..., None] * s.Xd, s.n)
+    p = s.Xd.shape[-1]
+    a = torch.cholesky_solve(s.q[..., None], S.LA)[..., 0]                                     # A_k^{-1} q_k
+    u_s = torch.cholesky_solve(-torch.einsum("kpq,kp->qk", S.H.B, a), S.LN)                  # shared parts, (q, K)
+    D = torch.empty(K, K, n_max, dtype=s.Xd.dtype, device=s.Xd.device)
+    c = max(1, int(0.25 * K * n_max / (p + n_max)))                                            # targets per chunk
+    for t0 in range(0, K, c):
+        C = torch.arange(t0, min(t0 + c, K), device=D.device)
+        U = -torch.einsum("lpq,qc->lpc", S.AinvB, u_s[:, C])                                   # u^(k) for k in C, (K, p, c)
+        U[C, :, torch.arange(len(C), device=D.device)] += a[C]
+        D[C] = torch.einsum("lnp,lpc->cln", s.Xd, U)
+    return D.mul_((-s.d1 / s.n[:, None])[None])                                               # in place: no second array
+
 def _first_order_data(s, part="total"):
     if part not in ("total", "direct", "shared"): raise ValueError(f"unknown part {part!r}: use 'total', 'direct' or 'shared'")
-    total = block_scores(_target_solves(s), s.d1[..., None] * s.Xd, s.n)
+    total = _first_order_total(s)
     if part == "total": return total
     scale = (s.d1 / s.n[:, None])[None]                                            # (1, K_l, n)
     Ainv_q = torch.cholesky_solve(s.q[..., None], s.solver.LA)[..., 0]              # A_k^{-1} q_k
