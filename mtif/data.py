@@ -89,12 +89,12 @@ def pad_tasks(split: list, dtype=None):
     ns = [len(y) for _, y in split]
     dtype = dtype or split[0][0].dtype
     dev = split[0][0].device
-    X = torch.zeros(K, max(ns), d, dtype=dtype, device=dev)
-    y = torch.zeros(K, max(ns), dtype=dtype, device=dev)
-    mask = torch.zeros(K, max(ns), dtype=dtype, device=dev)
-    for k, (Xk, yk) in enumerate(split):
-        X[k, :ns[k]], y[k, :ns[k]], mask[k, :ns[k]] = Xk, yk, 1
-    return X, y, mask, torch.tensor(ns, device=dev)
+    pad = torch.nn.utils.rnn.pad_sequence                              # one C++ copy, not a Python loop over tasks
+    X = pad([Xk.to(dtype) for Xk, _ in split], batch_first=True)
+    y = pad([yk.to(dtype) for _, yk in split], batch_first=True)
+    n = torch.tensor(ns, device=dev)
+    mask = (torch.arange(X.shape[1], device=dev) < n[:, None]).to(dtype)
+    return X, y, mask, n
 
 def unpad(t: torch.Tensor, sizes) -> list:
     "Inverse of padding along the last axis: a list of `t[..., k, :n_k]`."

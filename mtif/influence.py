@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import torch
 from .data import MultitaskData
 from .hessian import BlockSolver
-from .linear import MultitaskGLM
+from .linear import MultitaskGLM, MultitaskRidge
+from tqdm.auto import tqdm
 from .checks import ConvergenceWarning, NotStationaryError, check_int
 
 # %% auto #0
-__all__ = ['STATIONARY_TOL', 'check_stationary', 'target_solves', 'block_scores', 'block_task_scores', 'nan_pad',
-           'data_influence_all', 'check_target', 'data_influence', 'task_influence']
+__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'check_stationary', 'target_solves', 'block_scores', 'block_task_scores', 'nan_pad',
+           'check_target', 'MTIF', 'data_influence_all', 'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #0164ee72
 def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
@@ -58,19 +59,28 @@ def _check_method(method):
     if method not in ("first_order", "newton"): raise ValueError(f"unknown method {method!r}: use 'first_order' or 'newton'")
 
 # %% ../nbs/03_influence.ipynb #7dad7c83
+def _exact(S) -> bool: return isinstance(S, BlockSolver) and S.LA.ndim == 3
+
+def _target_parts(S: BlockSolver, q_tasks: torch.Tensor, vs: torch.Tensor | None = None, targets=None):
+    """The structured exact solve for the targets `targets` (default all): `a (T, p)` with a_k = A_k^{-1} q_k, and the
+    shared parts `u_s (q, T)` = N^{-1}(vs[:, k] - B_k^T a_k). Block l of u^(k) is delta_lk a_k - A_l^{-1} B_l u_s[:, k]."""
+    T = slice(None) if targets is None else targets
+    a = torch.cholesky_solve(q_tasks[T][..., None], S.LA[T])[..., 0]
+    rhs = -torch.einsum("kpq,kp->qk", S.H.B[T], a)
+    return a, torch.cholesky_solve(rhs if vs is None else rhs + vs[:, T], S.LN)
+
 def target_solves(solver: BlockSolver, q_tasks: torch.Tensor, q_shared: torch.Tensor | None = None):
     """u^(k) = H^{-1} q^(k) for every target k at once, q^(k) = (q_tasks[k] in block k, q_shared[k]): `(u_tasks (K,p,K),
     u_shared (q,K))`. With the exact `BlockSolver`, K right-hand sides rather than K one-hot columns per block (see above)."""
     K = q_tasks.shape[0]
-    vs = q_shared.T if q_shared is not None else q_tasks.new_zeros(solver.q, K)
-    if isinstance(solver, BlockSolver) and solver.LA.ndim == 3:
-        a = torch.cholesky_solve(q_tasks[..., None], solver.LA)[..., 0]                          # A_k^{-1} q_k   (K, p)
-        u_s = torch.cholesky_solve(vs - torch.einsum("kpq,kp->qk", solver.H.B, a), solver.LN)     # (q, K)
+    vs = q_shared.T if q_shared is not None else None
+    if _exact(solver):
+        a, u_s = _target_parts(solver, q_tasks, vs)
         u_t = -torch.einsum("lpq,qk->lpk", solver.AinvB, u_s)
         idx = torch.arange(K, device=u_t.device); u_t[idx, :, idx] += a                           # block k of u^(k) gets A_k^{-1} q_k
         return u_t, u_s
     v = torch.einsum("kp,kj->kpj", q_tasks, torch.eye(K, dtype=q_tasks.dtype, device=q_tasks.device))
-    return solver.solve(v, vs)
+    return solver.solve(v, vs if vs is not None else q_tasks.new_zeros(solver.q, K))
 
 def block_scores(U, g_tasks: torch.Tensor, n: torch.Tensor, g_shared: torch.Tensor | None = None) -> torch.Tensor:
     """Proposition 1 in block form, for soft or hard sharing: `Delta[k, l, i] = -(1/n_l) u^(k) . g_li`, with `U` from
@@ -85,76 +95,125 @@ def block_task_scores(U, grad_shared: torch.Tensor) -> torch.Tensor:
     whole term on the shared parameters at the fitted point. Diagonal NaN."""
     return (-torch.einsum("qk,lq->kl", U[1], grad_shared)).fill_diagonal_(float("nan"))
 
-def _target_solves(s): return target_solves(s.solver, s.q)
-
 def nan_pad(t, mask):
     "`t` with NaN where `mask` is 0 (padding rows)."
     return torch.where(mask.bool(), t, torch.full_like(t, float("nan")))
 
 # %% ../nbs/03_influence.ipynb #3a9123f8
-def _first_order_total(s) -> torch.Tensor:
-    """Proposition 1 for every target, written into one `(K, K, n_max)` array chunk of targets by chunk, so that the
-    solutions `u^(k)` (K p numbers each) never exist for all targets at once: peak memory about 1.25x the output."""
+CHUNK_SCORES = 2 ** 24      # scores written per chunk of targets (128 MB in float64)
+
+def _output(s, out, rows: int) -> torch.Tensor:
+    "A new `(rows, K, n_max)` array, or `out` checked to be one (e.g. a file-backed tensor, to stream scores to disk)."
+    shape = (rows, s.K, s.Xd.shape[1])
+    if out is None: return torch.empty(shape, dtype=s.Xd.dtype, device=s.Xd.device)
+    if not torch.is_tensor(out) or tuple(out.shape) != shape or out.dtype != s.Xd.dtype or out.device != s.Xd.device \
+            or not out.is_contiguous():
+        got = f"{tuple(out.shape)} {out.dtype} on {out.device}" if torch.is_tensor(out) else type(out).__name__
+        raise ValueError(f"out must be a contiguous {s.Xd.dtype} tensor of shape {shape} on {s.Xd.device}, got {got}")
+    return out
+
+def _chunks(rows: int, per_row: int, progress: bool = False, what: str = "scores"):
+    "Ranges of rows (targets) of about `CHUNK_SCORES` numbers each."
+    c = max(1, CHUNK_SCORES // max(per_row, 1))
+    return tqdm(range(0, rows, c), desc=what, disable=not progress, unit="chunk"), c
+
+def _first_order_exact(s, targets: torch.Tensor, part: str = "total", out=None, progress: bool = False) -> torch.Tensor:
+    """Proposition 1 with the exact solver for the targets `targets`: with X^B_li = B_l^T A_l^{-1} x_li and
+    a_k = A_k^{-1} q_k, Delta[k, l, i] = (l'_li / n_l) (X^B_li . u^(k)_gamma - delta_lk x_li . a_k). One product per chunk
+    of targets writes straight into the output, through X^B (K n p q flops to form) or through the solutions' task
+    blocks A_l^{-1} B_l u^(k)_gamma (K p q per target), whichever costs less: X^B when there are more targets than points
+    per task. Padding is NaN through the scale. Parts: the first term is `shared`, the second `direct`."""
     S, K, n_max = s.solver, s.K, s.Xd.shape[1]
-    if not (isinstance(S, BlockSolver) and S.LA.ndim == 3):          # an approximate solver: every target at once
-        return block_scores(_target_solves(s), s.d1[..., None] * s.Xd, s.n)
-    p = s.Xd.shape[-1]
-    a = torch.cholesky_solve(s.q[..., None], S.LA)[..., 0]                                     # A_k^{-1} q_k
-    u_s = torch.cholesky_solve(-torch.einsum("kpq,kp->qk", S.H.B, a), S.LN)                  # shared parts, (q, K)
-    D = torch.empty(K, K, n_max, dtype=s.Xd.dtype, device=s.Xd.device)
-    c = max(1, int(0.25 * K * n_max / (p + n_max)))                                            # targets per chunk
-    for t0 in range(0, K, c):
-        C = torch.arange(t0, min(t0 + c, K), device=D.device)
-        U = -torch.einsum("lpq,qc->lpc", S.AinvB, u_s[:, C])                                   # u^(k) for k in C, (K, p, c)
-        U[C, :, torch.arange(len(C), device=D.device)] += a[C]
-        D[C] = torch.einsum("lnp,lpc->cln", s.Xd, U)
-    return D.mul_((-s.d1 / s.n[:, None])[None])                                               # in place: no second array
+    D = _output(s, out, len(targets))
+    a, u_s = _target_parts(S, s.q, targets=targets)
+    by_points = len(targets) > n_max                                               # X^B costs less than the task blocks
+    if by_points and part != "direct": XB = torch.bmm(s.Xd, S.AinvB).view(K * n_max, -1).T      # (q, K n)
+    xa = torch.einsum("knp,kp->kn", s.Xd[targets], a)                              # x_ki . a_k for the targets' own points
+    scale = torch.where(s.mask.bool(), s.d1 / s.n[:, None], torch.full_like(s.d1, float("nan")))
+    steps, c = _chunks(len(targets), K * n_max, progress)
+    for t0 in steps:
+        C = slice(t0, min(t0 + c, len(targets))); Dc = D[C]
+        if part == "direct": Dc.zero_()
+        elif by_points: torch.mm(u_s[:, C].T, XB, out=Dc.view(-1, K * n_max))
+        else: torch.bmm((S.AinvB @ u_s[:, C]).transpose(1, 2), s.Xd.transpose(1, 2), out=Dc.permute(1, 0, 2))
+        if part != "shared":
+            j = torch.arange(Dc.shape[0], device=D.device)
+            Dc[j, targets[C]] -= xa[C]
+        Dc.mul_(scale)
+    return D
 
-def _first_order_data(s, part="total"):
+def _first_order_data(s, targets, part="total", out=None, progress=False):
     if part not in ("total", "direct", "shared"): raise ValueError(f"unknown part {part!r}: use 'total', 'direct' or 'shared'")
-    total = _first_order_total(s)
-    if part == "total": return total
-    scale = (s.d1 / s.n[:, None])[None]                                            # (1, K_l, n)
-    Ainv_q = torch.cholesky_solve(s.q[..., None], s.solver.LA)[..., 0]              # A_k^{-1} q_k
-    direct = torch.zeros_like(total)
-    idx = torch.arange(s.K)
-    direct[idx, idx] = -torch.einsum("knp,kp->kn", s.Xd, Ainv_q) * scale[0]
-    return direct if part == "direct" else total - direct
+    if _exact(s.solver): return _first_order_exact(s, targets, part, out, progress)
+    D = _output(s, out, len(targets))                     # an approximate solver: every target through its solve
+    D.copy_(block_scores(target_solves(s.solver, s.q), s.d1[..., None] * s.Xd, s.n)[targets])
+    return D.masked_fill_(~s.mask.bool()[None].expand_as(D), float("nan"))
 
-def _newton_data(model, s):
+# %% ../nbs/03_influence.ipynb #0c868b51
+def _newton_columns(s):
+    """H^{-1} x_li for every training point, by blocks: `a (K, p, n)` = A_l^{-1} x_li and the shared block `u (K, q, n)`
+    = -N^{-1} B_l^T a_li; and the step's coefficient c_li = (l'_li / n_l) / (1 - l''_li h_li / n_l), NaN at padding."""
     S = s.solver
-    a = torch.cholesky_solve(s.Xd.transpose(-1, -2), S.LA)                         # A_l^{-1} x_li   (K_l, p, n)
-    u_s = -torch.cholesky_solve(torch.einsum("lpq,lpn->lqn", S.H.B, a), S.LN)      # shared block of H^{-1} x_li
-    lev = torch.einsum("lnp,lpn->ln", s.Xd, a) - torch.einsum("lnp,lpq,lqn->ln", s.Xd, S.AinvB, u_s)  # h_li
+    a = torch.cholesky_solve(s.Xd.transpose(-1, -2), S.LA)
+    u = -torch.cholesky_solve(torch.einsum("lpq,lpn->lqn", S.H.B, a), S.LN)
+    lev = (s.Xd * a.transpose(1, 2)).sum(-1) - (torch.bmm(s.Xd, S.AinvB) * u.transpose(1, 2)).sum(-1)      # h_li
     denom = 1 - s.d2 * lev / s.n[:, None]
     if (denom[s.mask.bool()] <= 0).any():
         raise ValueError("removing a training point makes the Hessian singular (leverage 1): the Newton step is undefined")
-    coef = s.d1 / s.n[:, None] / denom                                               # (K_l, n)
-    # predictions of task k's split move by coef * X^v_k (H^{-1} x_li)_k, with (H^{-1} x_li)_k = delta_kl a - AinvB_k u_s.
-    # One source task at a time keeps memory at K*m*n (not K^2*m*n); each step is vectorized over targets and points.
-    XvAinvB = torch.einsum("kmp,kpq->kmq", s.Xv, S.AinvB)
-    V_new = torch.empty(s.K, *s.d1.shape, dtype=s.d1.dtype, device=s.d1.device)
+    return a, u, torch.where(s.mask.bool(), s.d1 / s.n[:, None] / denom, torch.full_like(denom, float("nan")))
+
+def _newton_general(model, s, targets, out=None):
+    """The Newton step for any loss: the targets' validation predictions move by c_li X^v_k t_k,li, with
+    t_k,li = (H^{-1} x_li)_k = delta_kl a_li - A_k^{-1} B_k u_li, and V_k is evaluated there. One source task at a time
+    keeps memory at T m n (not K T m n)."""
+    S = s.solver
+    a, u, coef = _newton_columns(s)
+    XvAinvB = torch.einsum("kmp,kpq->kmq", s.Xv[targets], S.AinvB[targets])
+    D = _output(s, out, len(targets))
+    own = {int(k): j for j, k in enumerate(targets)}
+    zv, yv, mv, nv, V = s.zv[targets, :, None], s.yv[targets, :, None], s.mv[targets, :, None], s.nv[targets, None], s.V[targets, None]
     for l in range(s.K):
-        P = -torch.einsum("kmq,qn->kmn", XvAinvB, u_s[l])                           # (K, m, n)
-        P[l] += s.Xv[l] @ a[l]
-        zv_new = s.zv[..., None] + coef[l] * P
-        V_new[:, l] = (model.loss(zv_new, s.yv[..., None]) * s.mv[..., None]).sum(1) / s.nv[:, None]
-    return s.V[:, None, None] - V_new
+        P = -torch.einsum("kmq,qn->kmn", XvAinvB, u[l])                                # (T, m, n)
+        if l in own: P[own[l]] += s.Xv[l] @ a[l]
+        D[:, l] = V - (model.loss(zv + coef[l] * P, yv) * mv).sum(1) / nv
+    return D
+
+def _newton_ridge(s, targets, out=None, progress=False):
+    """The same step for the squared loss in closed form (see above): Delta = -c (q_k . t) - c^2 t^T G_k t, one GEMM per
+    chunk of targets for the quadratic forms u^T M_k u, corrections on the targets' own points."""
+    S, K, n_max = s.solver, s.K, s.Xd.shape[1]
+    a, u, coef = _newton_columns(s)
+    T, AB = targets, S.AinvB[targets]
+    G = (s.Xv[T] * (s.mv[T] / s.nv[T, None])[..., None]).transpose(1, 2) @ s.Xv[T]   # G_k = X^vT diag(1/m) X^v   (T, p, p)
+    E = G @ AB                                                                       # G_k A_k^{-1} B_k           (T, p, q)
+    r = torch.einsum("kpq,kp->kq", AB, s.q[T])                                       # B_k^T A_k^{-1} q_k         (T, q)
+    M = AB.transpose(1, 2) @ E                                                       # M_k                        (T, q, q)
+    q = M.shape[-1]
+    Us = u.transpose(1, 2).reshape(K * n_max, q)                                     # u_li as rows (l, i)
+    aT, uT = a[T], u[T]                                                              # the targets' own points
+    own1 = torch.einsum("kp,kpn->kn", s.q[T], aT)                                    # q_k . a_ki
+    own2 = (aT * (G @ aT - 2 * E @ uT)).sum(1)                                       # a^T G a - 2 a^T G A^{-1} B u
+    D = _output(s, out, len(T))
+    c2 = coef.square()
+    steps, c = _chunks(len(T), K * n_max * q, progress, "Newton-step scores")
+    for t0 in steps:
+        C = slice(t0, min(t0 + c, len(T))); Dc = D[C]; nc = Dc.shape[0]
+        j = torch.arange(nc, device=D.device)
+        torch.mm(r[C], Us.T, out=Dc.view(nc, -1)).neg_()                            # q_k . t = -r_k . u_li ...
+        Dc[j, T[C]] += own1[C]                                                       # ... + delta_kl q_k . a_li
+        Y = (Us @ M[C].permute(1, 0, 2).reshape(q, nc * q)).view(K * n_max, nc, q)   # the floor: 2 K n q^2 flops per target
+        quad = Y.mul_(Us[:, None]).sum(-1).T.reshape(nc, K, n_max)                   # u_li^T M_k u_li
+        quad[j, T[C]] += own2[C]
+        Dc.mul_(-coef).sub_(quad.mul_(c2))
+    return D
 
 # %% ../nbs/03_influence.ipynb #7b055085
-def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
-                       part: str = "total", solver=None) -> torch.Tensor:
-    """Predicted Delta_k^{li} for every target k and training point (l, i): `(K, K, n_max)`, NaN at padding. `solver`: an
-    approximate inverse-Hessian solver (chapter 22) for first-order total scores; default the exact block solve."""
+def _check_part(method, part, approx: bool):
     _check_method(method)
-    if solver is not None and (method != "first_order" or part != "total"):
+    if part not in ("total", "direct", "shared"): raise ValueError(f"unknown part {part!r}: use 'total', 'direct' or 'shared'")
+    if approx and (method != "first_order" or part != "total"):
         raise ValueError("an approximate solver= serves first-order total scores only (the Newton step and the direct/shared split need the exact factors)")
-    s = _prepare(model, data, split, solver)
-    if method == "first_order": D = _first_order_data(s, part)
-    else:
-        if part != "total": raise ValueError("the direct/shared split is defined for first-order scores only")
-        D = _newton_data(model, s)
-    return D.masked_fill_(~s.mask.bool()[None].expand_as(D), float("nan"))      # in place: no second (K, K, n_max) array
+    if method == "newton" and part != "total": raise ValueError("the direct/shared split is defined for first-order scores only")
 
 def check_target(target, K) -> int:
     "`target` as an int (any integer type: `operator.index`) in [0, K), else a ValueError."
@@ -163,34 +222,74 @@ def check_target(target, K) -> int:
     if t is None or not 0 <= t < K: raise ValueError(f"unknown target task {target!r}: the data has tasks 0..{K - 1}")
     return t
 
+class MTIF:
+    """Exact MTIF of a fitted linear model, prepared once (kronfluence's one task object): `MTIF(model, data, split)`
+    checks that the model sits at the minimizer of this data's objective, factorizes the block Hessian and gathers the
+    derivatives; its methods score any target from that state: one target is one row of the product (1/K of the
+    flops, though it still reads every training point once). It
+    refuses to answer once the model is refitted or the data changed in place. `solver`: an approximate inverse-Hessian
+    solver (chapter 22) for first-order total scores."""
+    def __init__(self, model: MultitaskGLM, data: MultitaskData, split: str = "val", solver=None):
+        self.model, self.data, self.split, self.approx = model, data, split, solver is not None
+        self.s = _prepare(model, data, split, solver)
+        self._seen = [(t, t._version) for t in self._tensors()]
+    def _tensors(self):
+        return [self.model.W_, self.model.gamma_] + [t for pair in self.data.train + self.data.split(self.split) for t in pair]
+    def _check_fresh(self):
+        now = self._tensors()
+        if len(now) != len(self._seen) or any(t is not u or t._version != v for t, (u, v) in zip(now, self._seen)):
+            raise ValueError("the model was refitted or the data changed since this MTIF was prepared: prepare a new MTIF")
+    def _scores(self, targets, method, part, out=None, progress=False):
+        _check_part(method, part, self.approx); self._check_fresh()
+        targets = torch.as_tensor(targets, device=self.s.Xd.device)
+        if method == "first_order": return _first_order_data(self.s, targets, part, out, progress)
+        if isinstance(self.model, MultitaskRidge): return _newton_ridge(self.s, targets, out, progress)
+        return _newton_general(self.model, self.s, targets, out)
+
+    def data_influence_all(self, method: str = "first_order", part: str = "total", out=None, progress: bool = False) -> torch.Tensor:
+        """Predicted Delta_k^{li} for every target k and training point (l, i): `(K, K, n_max)`, NaN at padding. `out`: a
+        contiguous float64 array of that shape to write into (`torch.from_file` streams the scores to disk)."""
+        return self._scores(range(self.s.K), method, part, out, progress)
+
+    def data_influence(self, target: int, method: str = "first_order", part: str = "total") -> list:
+        "Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`."
+        D = self._scores([check_target(target, self.s.K)], method, part)[0]
+        return [D[l, :n] for l, n in enumerate(self.data.sizes("train"))]
+
+    def task_influence(self, method: str = "first_order") -> torch.Tensor:
+        "Predicted Delta_k^l as a `(K, K)` tensor, entry [k, l]: effect on task k of removing task l (diagonal NaN)."
+        _check_method(method)
+        if self.approx and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
+        self._check_fresh()
+        s, model = self.s, self.model
+        d = model.gamma_.shape[-1]
+        if method == "first_order":
+            h = 2 * model.lam_[:, None] * (model.gamma_ - model.W_[:, :d])               # grad_gamma L_l at w-hat
+            U = (None, _target_parts(s.solver, s.q)[1]) if _exact(s.solver) else target_solves(s.solver, s.q)
+            return block_task_scores(U, h)                                              # needs the shared parts only
+        K = s.K
+        active = 1 - torch.eye(K, dtype=s.Xd.dtype, device=s.Xd.device)                # row l: task l left out
+        W, g, _ = model.newton(*s.args[:5], active, model.W_.expand(K, *model.W_.shape), model.gamma_.expand(K, d),
+                               max_iter=1, line_search=False, exact=False)
+        return (s.V[:, None] - model.split_losses(self.data, self.split, W=W).T).fill_diagonal_(float("nan"))
+
+def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
+                       part: str = "total", solver=None, out=None, progress: bool = False) -> torch.Tensor:
+    "`MTIF(model, data, split, solver).data_influence_all(method, part, out, progress)`: every score of every target."
+    _check_part(method, part, solver is not None)
+    return MTIF(model, data, split, solver).data_influence_all(method, part, out, progress)
+
 # %% ../nbs/03_influence.ipynb #be1c13e8
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total", solver=None) -> list:
-    """Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`. First-order
-    total scores cost one solve (about 1/K of `data_influence_all`); the Newton step and the parts compute every target."""
-    target = check_target(target, data.K)
-    if method == "first_order" and part == "total":
-        s = _prepare(model, data, split, solver)
-        v = torch.zeros_like(s.q); v[target] = s.q[target]
-        u_t, _ = s.solver.solve(v[..., None], s.q.new_zeros(s.solver.q, 1))                    # u^(target) alone
-        D = -torch.einsum("lnp,lp->ln", s.Xd, u_t[..., 0]) * s.d1 / s.n[:, None]
-    else:
-        _check_method(method); D = data_influence_all(model, data, split, method, part, solver)[target]
-    return [D[l, :n] for l, n in enumerate(data.sizes("train"))]
+    """`MTIF(model, data, split, solver).data_influence(target, method, part)`: a list of K tensors, entry l of shape
+    (n_l,). Positive = harmful to `target`. To loop over targets, prepare one `MTIF` and call it per target."""
+    target = check_target(target, data.K); _check_part(method, part, solver is not None)
+    return MTIF(model, data, split, solver).data_influence(target, method, part)
 
 def task_influence(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
                    solver=None) -> torch.Tensor:
-    "Predicted Delta_k^l as a `(K, K)` tensor, entry [k, l]: effect on task k of removing task l (diagonal NaN). `solver` as in `data_influence_all`."
+    "`MTIF(model, data, split, solver).task_influence(method)`: Delta_k^l as `(K, K)`, entry [k, l] (diagonal NaN)."
     _check_method(method)
     if solver is not None and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
-    s = _prepare(model, data, split, solver)
-    d = model.gamma_.shape[-1]
-    if method == "first_order":
-        h = 2 * model.lam_[:, None] * (model.gamma_ - model.W_[:, :d])               # grad_gamma L_l at w-hat
-        return block_task_scores(_target_solves(s), h)
-    else:
-        K = s.K
-        active = 1 - torch.eye(K, dtype=s.Xd.dtype, device=s.Xd.device)             # row l: task l left out
-        W, g, _ = model.newton(*s.args[:5], active, model.W_.expand(K, *model.W_.shape), model.gamma_.expand(K, d),
-                               max_iter=1, line_search=False, exact=False)
-        return (s.V[:, None] - model.split_losses(data, split, W=W).T).fill_diagonal_(float("nan"))
+    return MTIF(model, data, split, solver).task_influence(method)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_linear_models.ipynb #3
 from __future__ import annotations
-import warnings
+import math, warnings
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -13,7 +13,7 @@ from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError
 from .checks import (ConvergenceWarning, DataStamp, check_int, check_scalar, check_labels)
 
 # %% auto #0
-__all__ = ['MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'select_lambda']
+__all__ = ['TEMP_NUMBERS', 'MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'weighted_gram', 'abs_moment', 'select_lambda']
 
 # %% ../nbs/02_linear_models.ipynb #30ab4e64
 class MultitaskGLM:
@@ -47,7 +47,10 @@ class MultitaskGLM:
         "Design `X~ (K, n, p)`, targets `y (K, n)`, `mask (K, n)` and sizes `n (K,)` of a split, in float64."
         sp = data.split(split)
         X, y, mask, n = pad_tasks(sp, dtype=torch.float64)
-        for k, (_, yk) in enumerate(sp): self.check_targets(yk, f"{split}[{k}]")
+        try: self.check_targets(y.flatten(), split)                   # once for all tasks (padding is a valid label)...
+        except ValueError:                                              # ...and per task to name the one at fault
+            for k, (_, yk) in enumerate(sp): self.check_targets(yk, f"{split}[{k}]")
+            raise
         return self.design(X), y, mask, n
     def lam_vector(self, K: int, like: torch.Tensor) -> torch.Tensor:
         lam = torch.as_tensor(self.lam, dtype=like.dtype, device=like.device)
@@ -84,6 +87,24 @@ class MultitaskLogistic(MultitaskGLM):
         self._check_fitted(); return self.W_[:, -1]
 
 # %% ../nbs/02_linear_models.ipynb #2fe08ce4
+TEMP_NUMBERS = 2 ** 19     # numbers in one temporary (4 MB in float64): small enough for the allocator to reuse
+
+def _task_steps(K: int, per_task: int):
+    c = max(1, TEMP_NUMBERS // max(1, per_task))
+    return [slice(k, k + c) for k in range(0, K, c)]
+
+def weighted_gram(Xd: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """sum_n w[..., k, n] x_kn x_kn^T for every task, `(..., K, p, p)`, a few tasks at a time: no temporary of the data's
+    size is allocated (a fresh array of 40 MB costs about as much as the product itself, in the kernel's page faults)."""
+    K, n, p = Xd.shape
+    return torch.cat([(Xd[k] * w[..., k, :, None]).transpose(-1, -2) @ Xd[k]
+                      for k in _task_steps(K, n * p * math.prod(w.shape[:-2]))], -3)
+
+def abs_moment(d1: torch.Tensor, Xd: torch.Tensor) -> torch.Tensor:
+    "sum_n |d1[..., k, n]| |x_knp| for every task, `(..., K, p)`, a few tasks at a time (as `weighted_gram`)."
+    K, n, p = Xd.shape
+    return torch.cat([(d1[..., k, None, :].abs() @ Xd[k].abs())[..., 0, :] for k in _task_steps(K, n * p)], -2)
+
 @patch
 def _parts(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma):
     d = gamma.shape[-1]
@@ -103,7 +124,7 @@ def gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, scale: bo
     pen = 2 * la[..., None] * r
     if scale:   # the terms before they cancel: per-sample gradients, and 2 lam theta_k, 2 lam gamma in the penalty's
         t_pen = 2 * la[..., None] * (W[..., :r.shape[-1]].abs() + gamma.abs()[..., None, :])
-        size = torch.maximum(torch.einsum("...kn,knp->...kp", d1.abs(), Xd.abs()).amax((-1, -2)),
+        size = torch.maximum(abs_moment(d1, Xd).amax((-1, -2)),
                              torch.maximum(t_pen.amax((-1, -2)), t_pen.sum(-2).amax(-1)))
     gW[..., :r.shape[-1]] += pen
     return (gW, -pen.sum(-2), size) if scale else (gW, -pen.sum(-2))
@@ -121,8 +142,10 @@ def blocks(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma) -> BlockHes
     z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
     p, d = Xd.shape[-1], gamma.shape[-1]
     eye_d = torch.eye(p, d, dtype=W.dtype, device=W.device)        # S^T
-    A = torch.einsum("...kn,knp,knq->...kpq", c * self.d2loss(z, y), Xd, Xd)
-    A = A + (2 * la)[..., None, None] * (eye_d @ eye_d.T) + (1 - active)[..., None, None] * torch.eye(p, dtype=W.dtype, device=W.device)
+    A = weighted_gram(Xd, c * self.d2loss(z, y))                  # X^T diag(w) X per task
+    diag = A.diagonal(dim1=-2, dim2=-1)                            # + 2 lam S^T S + (1 - active) I, in place
+    diag[..., :d] += (2 * la)[..., None]
+    diag += (1 - active)[..., None]
     B = -(2 * la)[..., None, None] * eye_d
     C = (2 * la.sum(-1))[..., None, None] * torch.eye(d, dtype=W.dtype, device=W.device)
     return BlockHessian(A, B, C)
