@@ -42,16 +42,19 @@ def _pinned_call(fn, threads: int, job: dict, shared: dict):
     try: return fn(**job, **shared)
     finally: torch.set_num_threads(before)
 
-def _failed(failed: dict, jobs: list) -> RuntimeError:
+def _failed(failed: dict, jobs: list, stopped: bool = False) -> RuntimeError:
     head = "; ".join(f"{jobs[i]}: {type(e).__name__}: {e}" for i, e in list(failed.items())[:5])
-    return RuntimeError(f"{len(failed)} of {len(jobs)} jobs failed (every other job finished and was handed back): {head}")
+    how = "the jobs not yet finished were cancelled (fail_fast)" if stopped else "every other job finished and was handed back"
+    return RuntimeError(f"{len(failed)} of {len(jobs)} jobs failed ({how}): {head}")
 
 # %% ../nbs/94_jobs.ipynb #386c47a1
 def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, scheduler: str | None = None, client=None,
-             threads: int | None = None, retries: int = 2, on_result=None, desc: str = "jobs", progress: bool = True) -> list:
+             threads: int | None = None, retries: int = 2, on_result=None, desc: str = "jobs", progress: bool = True,
+             fail_fast: bool = False) -> list:
     """`[fn(**job, **shared) for job in jobs]`: serially, on a local cluster of `workers` processes, on the Dask scheduler
     at `scheduler` (or `$MTIF_SCHEDULER`), or on `client`. `on_result(i, result)` runs here as each job finishes; on a
-    cluster a job is retried `retries` times; jobs that fail are named in one error raised after all others finished."""
+    cluster a job is retried `retries` times; jobs that fail are named in one error raised after all others finished,
+    or, with `fail_fast`, at the first failure, the unfinished jobs cancelled."""
     jobs, shared = [dict(j) for j in jobs], dict(shared or {})
     if not jobs: return []                    # nothing to run: no cluster is started
     threads = int(threads or torch.get_num_threads())
@@ -65,7 +68,10 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
         if c is None:                       # here a failure is not transient (no worker to lose): no retry
             for i, job in enumerate(jobs):
                 try: r = _pinned_call(fn, threads, job, shared)
-                except Exception as e: failed[i] = e; continue
+                except Exception as e:
+                    failed[i] = e
+                    if fail_fast: break
+                    continue
                 finish(i, r)
         else:
             from distributed import as_completed
@@ -76,8 +82,11 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
             for fut in as_completed(futs):
                 i = futs[fut]
                 try: r = fut.result()
-                except Exception as e: failed[i] = e; continue
+                except Exception as e:
+                    failed[i] = e
+                    if fail_fast: c.cancel([f for f in futs if not f.done()]); break
+                    continue
                 finish(i, r)
     bar.close()
-    if failed: raise _failed(failed, jobs) from next(iter(failed.values()))      # the first failure's traceback too
+    if failed: raise _failed(failed, jobs, fail_fast) from next(iter(failed.values()))      # the first failure's traceback too
     return results

@@ -285,11 +285,12 @@ def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True, 
     have = set()
     if cells and not done.empty: have = {key(r) for r in done[sorted(cells[0])].astype(str).to_dict("records")}
     todo = [c for c in cells if key(c) not in have]
-    frames = [done]
+    frames = {}                         # each new cell's rows, built once, by its index in `todo`
     def write(i, rows):                 # in completion order: what finished is on disk
-        frames.append(pd.DataFrame([{**todo[i], **r} for r in rows])); pd.concat(frames, ignore_index=True).to_csv(path, index=False)
-    new = map_jobs(fn, todo, workers=workers, scheduler=scheduler, on_result=write, desc=desc, progress=progress)
-    out = pd.concat([done] + [pd.DataFrame([{**c, **r} for r in rows]) for c, rows in zip(todo, new)], ignore_index=True)
+        frames[i] = pd.DataFrame([{**todo[i], **r} for r in rows])
+        pd.concat([done, *frames.values()], ignore_index=True).to_csv(path, index=False)
+    map_jobs(fn, todo, workers=workers, scheduler=scheduler, on_result=write, desc=desc, progress=progress)
+    out = pd.concat([done] + [frames[i] for i in range(len(todo))], ignore_index=True)     # earlier rows, then cell order
     if todo: out.to_csv(path, index=False)
     return out
 

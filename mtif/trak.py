@@ -305,7 +305,7 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
                     out["phi_head"][k, s:s + m] = ph.to(dtype); out["phi_shared"][k, s:s + m] = ps.to(dtype); out["Q"][k, s:s + m] = Q.to(dtype)
                 bar.update(m)
         map_jobs(_feature_shard, jobs, dict(featurizer=featurizer, sp=sp, batch_size=batch_size), workers=workers, scheduler=scheduler,
-                 on_result=write, progress=False)
+                 on_result=write, progress=False, fail_fast=True)       # shards share their causes of failure; what finished is stored
     if st is not None:
         out = dict(phi_head=torch.from_numpy(np.asarray(st.phi_head)), phi_shared=torch.from_numpy(np.asarray(st.phi_shared)),
                    Q=torch.from_numpy(np.asarray(st.Q)))
