@@ -11,8 +11,8 @@ from .results import (COLUMNS, figure_dir, fmt, record, load_summaries, show, ch
                           read_summary, fidelity_report, update_readme)
 
 # %% auto #0
-__all__ = ['QUICK_ENV', 'QUICK_TAG', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter', 'accept_chapter', 'reproduce',
-           'report', 'closing_table', 'main']
+__all__ = ['QUICK_ENV', 'DEVICE_TAGS', 'QUICK_TAG', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter',
+           'accept_chapter', 'reproduce', 'report', 'closing_table', 'main']
 
 # %% ../nbs/99_cli.ipynb #b05a56c9
 def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
@@ -68,9 +68,12 @@ def _check_params(pm, todo: list, params: dict, quick: bool):
         have = pm.inspect_notebook(str(nb))
         if set(params) - set(have): raise ValueError(f"{nb.stem} has no parameter {sorted(set(params) - set(have))}; its parameters: {sorted(have)}")
 
+DEVICE_TAGS = ("cpu", "cuda")      # summary_<chapter>_<device>.csv: written only by a run on that device
+
 def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> str | None:
     """Execute one chapter with papermill (figures and CSVs in `cfigs`). A failure is printed and, in full mode, the
-    chapter's earlier summary is put back; returns the error's name, or None."""
+    chapter's earlier summary is put back; returns the error's name, or None. A per-device summary (`DEVICE_TAGS`) that
+    the run did not rewrite came from another device (a GPU session) and is put back too."""
     if quick: shutil.rmtree(cfigs, ignore_errors=True)
     cfigs.mkdir(parents=True, exist_ok=True)
     before = {f: f.read_bytes() for f in chapter_summaries(cfigs, nb.stem)}
@@ -83,6 +86,8 @@ def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, p
         if not quick:                                                # nothing lost: the earlier summary goes back on disk,
             for f, b in before.items(): f.write_bytes(b)             # but no number of it is shown as this run's
         return type(e).__name__
+    for f, b in before.items():                                      # another device's numbers are not stale
+        if not quick and not f.exists() and f.stem.rsplit("_", 1)[-1] in DEVICE_TAGS: f.write_bytes(b)
     return None
 
 # %% ../nbs/99_cli.ipynb #922c0aae
