@@ -101,7 +101,7 @@ def weighted_gram(Xd: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
                       for k in _task_steps(K, n * p * math.prod(w.shape[:-2]))], -3)
 
 def abs_moment(d1: torch.Tensor, Xd: torch.Tensor) -> torch.Tensor:
-    "sum_n |d1[..., k, n]| |x_knp| for every task, `(..., K, p)`, a few tasks at a time (as `weighted_gram`)."
+    "sum_n abs(d1[..., k, n]) abs(x_knp) for every task, `(..., K, p)`, a few tasks at a time (as `weighted_gram`)."
     K, n, p = Xd.shape
     return torch.cat([(d1[..., k, None, :].abs() @ Xd[k].abs())[..., 0, :] for k in _task_steps(K, n * p)], -2)
 
