@@ -129,7 +129,7 @@ def _first_order_exact(s, targets: torch.Tensor, part: str = "total", out=None, 
     by_points = len(targets) > n_max                                               # X^B costs less than the task blocks
     if by_points and part != "direct": XB = torch.bmm(s.Xd, S.AinvB).view(K * n_max, -1).T      # (q, K n)
     xa = torch.einsum("knp,kp->kn", s.Xd[targets], a)                              # x_ki . a_k for the targets' own points
-    scale = torch.where(s.mask.bool(), s.d1 / s.n[:, None], torch.full_like(s.d1, float("nan")))
+    scale = nan_pad(s.d1 / s.n[:, None], s.mask)
     steps, c = _chunks(len(targets), K * n_max, progress)
     for t0 in steps:
         C = slice(t0, min(t0 + c, len(targets))); Dc = D[C]
@@ -160,7 +160,7 @@ def _newton_columns(s):
     denom = 1 - s.d2 * lev / s.n[:, None]
     if (denom[s.mask.bool()] <= 0).any():
         raise ValueError("removing a training point makes the Hessian singular (leverage 1): the Newton step is undefined")
-    return a, u, torch.where(s.mask.bool(), s.d1 / s.n[:, None] / denom, torch.full_like(denom, float("nan")))
+    return a, u, nan_pad(s.d1 / s.n[:, None] / denom, s.mask)
 
 def _newton_general(model, s, targets, out=None):
     """The Newton step for any loss: the targets' validation predictions move by c_li X^v_k t_k,li, with
