@@ -37,9 +37,17 @@ def task_gradients(losses: torch.Tensor, shared: list) -> torch.Tensor:
         rows.append(torch.cat([(torch.zeros_like(p) if gi is None else gi).flatten() for gi, p in zip(g, shared)]))
     return torch.stack(rows)
 
-def set_shared_gradient(losses_for_heads: torch.Tensor, shared: list, g: torch.Tensor):
-    "Backward the summed losses (heads get their task's gradient), then replace the shared gradient by `g`."
-    losses_for_heads.sum().backward()
+def _others(model, shared: list, rule=None) -> list:
+    "The leaves the heads' backward must reach: the model's parameters outside `shared`, and the rule's own if it learns any."
+    sid = {id(p) for p in shared}
+    ps = [p for p in model.parameters() if p.requires_grad and id(p) not in sid]
+    return ps + ([p for p in rule.parameters() if p.requires_grad] if isinstance(rule, nn.Module) else [])
+
+def set_shared_gradient(losses_for_heads: torch.Tensor, shared: list, g: torch.Tensor, others: list | None = None):
+    """Backward the summed losses into `others` only (heads and rule parameters: the pass stops before the shared encoder,
+    whose gradient `g` replaces anyway; None: into every leaf), then write `g` into the shared parameters' `.grad`."""
+    if others is None: losses_for_heads.sum().backward()
+    elif others: losses_for_heads.sum().backward(inputs=others)
     off = 0
     for p in shared:
         p.grad = g[off:off + p.numel()].view_as(p).to(p.dtype).clone(); off += p.numel()
@@ -109,7 +117,7 @@ class GradNorm(nn.Module):
         target = (Gk.mean() * (Lt / Lt.mean()).to(Gk) ** self.alpha).detach()
         self.z.grad = torch.autograd.grad((Gk - target).abs().sum(), self.z)[0]
         wd = w.detach()
-        set_shared_gradient(wd * losses, shared, wd @ Gm)
+        set_shared_gradient(wd * losses, shared, wd @ Gm, _others(model, shared, self))
 
 # %% ../nbs/13_weighting.ipynb #c4f894fc
 @register("IMTL")
@@ -129,7 +137,7 @@ class IMTL(nn.Module):
             a_rest = Gm[0] @ Ud.T @ torch.linalg.pinv(D @ Ud.T)
             a = torch.cat([1 - a_rest.sum()[None], a_rest])
         self.alpha = a
-        set_shared_gradient(scaled, shared, a @ Gm)
+        set_shared_gradient(scaled, shared, a @ Gm, _others(model, shared, self))
 
 # %% ../nbs/13_weighting.ipynb #30c0ca6a
 @register("PCGrad")
@@ -149,7 +157,7 @@ class PCGrad:
         shared = _shared(model, groups)
         Gm = task_gradients(losses, shared).detach()
         orders = [torch.randperm(len(losses), generator=self.g).tolist() for _ in range(len(losses))]
-        set_shared_gradient(losses, shared, self.project(Gm, orders).sum(0))
+        set_shared_gradient(losses, shared, self.project(Gm, orders).sum(0), _others(model, shared))
 
 # %% ../nbs/13_weighting.ipynb #4b6673d8
 @register("CAGrad")
@@ -171,4 +179,4 @@ class CAGrad:
     def __call__(self, losses, model=None, groups=None, **kw):
         shared = _shared(model, groups)
         Gm = task_gradients(losses, shared).detach()
-        set_shared_gradient(losses, shared, self.direction(Gm))
+        set_shared_gradient(losses, shared, self.direction(Gm), _others(model, shared))
