@@ -140,6 +140,7 @@ def influence(self: NetLearner, model, data: MultitaskData) -> torch.Tensor:
                        progress=self.progress)
     return pm.data_influence_all("val").cpu()
 @patch
+@torch.no_grad()
 def train_loss(self: NetLearner, model, data: MultitaskData, batch_size: int = 1024) -> torch.Tensor:
     out = torch.full(valid_mask(data).shape, float("nan"), dtype=torch.float64)
     model.eval(); dev = next(model.parameters()).device
