@@ -25,3 +25,16 @@ def test_every_committed_summary_is_numeric_and_carries_the_papers_values():
 def test_paper_tables_equal_the_text_cell_for_cell():
     import pandas as pd
     pd.testing.assert_frame_equal(paper.parse_tables(ROOT.parent / "shared" / "paper" / "mtif_paper.md"), paper.cells(), check_dtype=False)
+
+def test_issue14_status_reads_the_committed_per_seed_csvs(capsys):
+    "scripts/issue14_status.py: its interim Table 3 change for EW is the paired change of the committed seed CSVs."
+    import runpy, re
+    import numpy as np, pandas as pd
+    runpy.run_path(str(ROOT / "scripts" / "issue14_status.py"), run_name="status")["main"](ROOT / "figures")
+    out = capsys.readouterr().out
+    runs = pd.concat([pd.read_csv(f) for f in sorted((ROOT / "figures" / "celeba_selection_weighting_protocol").glob("seed*.csv"))])
+    ew = runs[(runs.method == "EW") & runs.fraction.isin([0.0, 0.05])].pivot_table(index="seed", columns="rule", values="test_acc")
+    d = 100 * (ew["mtif"] - ew["none"])
+    line = next(l for l in out.splitlines() if l.strip().startswith("EW "))
+    assert f"{d.mean():+.2f} ± {d.std(ddof=1) / np.sqrt(len(d)):.2f} (n={len(d)})" in line, line
+    assert re.search(r"CPU hours left .* total \d+\.\d", out)
