@@ -19,7 +19,8 @@ GRAD = {"GradNorm", "IMTL", "PCGrad", "CAGrad"}
 ARCHS = ["HPS", "MMoE", "CGC", "DSelect-k"]
 EW_MIN, GRAD_MIN = 6.5, 18.5                                                 # ch24: EW; ch18: GradNorm and IMTL (17-20)
 ARCH_MIN = {"HPS": 4.3 * 1.4, "MMoE": 3.8 * 1.4, "CGC": 12.9 * 1.4, "DSelect-k": 5.2 * 1.4}
-CH12_TRAININGS = 20 + 2.5 + 24                                               # LOTO over 2 orders, TAG's lookahead, 24 subsets
+CH12_SEED_MIN = 80 + 11 + 24 * 3.5 + 5                                      # seed 1: LOTO over 2 orders (20 trainings, 78 min), TAG's
+                                                                             # lookahead (11), 24 subsets (about 3.5 each), scoring
 CH24_MIN = 25.0                                                              # one noise level of one seed
 
 def read(folder: Path) -> pd.DataFrame:
@@ -60,7 +61,7 @@ def main(fig: Path):
     # chapter 12, Tables 2 and 12
     done12 = [s for s in SEEDS if (fig / "celeba_relatedness_protocol" / f"seed{s}.csv").exists()]
     print(f"\nChapter 12 (Tables 2 and 12): seeds done {done12 or '-'}")
-    left["12"] = (len(SEEDS) - len(done12)) * CH12_TRAININGS * EW_MIN / 60
+    left["12"] = (len(SEEDS) - len(done12)) * CH12_SEED_MIN / 60
     # chapter 24, regimes
     r24 = read(fig / "celeba_selection_regimes")
     rows = []
