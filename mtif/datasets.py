@@ -13,9 +13,10 @@ from .data import MultitaskData, data_root
 from .checks import CacheRebuiltWarning, atomic_write
 
 # %% auto #0
-__all__ = ['HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES', 'cache_dir',
-           'split_indices', 'git_blob_id', 'har_dir', 'read_har_labels', 'read_har', 'download_har', 'load_har',
-           'har_standin', 'read_celeba_attributes', 'load_celeba', 'load_office_caltech']
+__all__ = ['HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES', 'OFFICE31_DOMAINS',
+           'OFFICE31_CLASSES', 'cache_dir', 'split_indices', 'git_blob_id', 'har_dir', 'read_har_labels', 'read_har',
+           'download_har', 'load_har', 'har_standin', 'read_celeba_attributes', 'load_celeba', 'load_office_caltech',
+           'stratified_split', 'load_office31']
 
 # %% ../nbs/06_datasets.ipynb #6
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -332,3 +333,51 @@ def load_office_caltech(root=None, features: str = "surf", domains=OFFICE_DOMAIN
     meta = dict(dataset="Office-Caltech-10", features=features, classes=OFFICE_CLASSES)
     if features == "images": meta["image_shape"] = (3, size, size)
     return MultitaskData(**splits, names=list(domains), meta=meta)
+
+# %% ../nbs/06_datasets.ipynb #881b505c
+OFFICE31_DOMAINS = ["amazon", "dslr", "webcam"]
+OFFICE31_CLASSES = ["back_pack", "bike", "bike_helmet", "bookcase", "bottle", "calculator", "desk_chair", "desk_lamp",
+                    "desktop_computer", "file_cabinet", "headphones", "keyboard", "laptop_computer", "letter_tray",
+                    "mobile_phone", "monitor", "mouse", "mug", "paper_notebook", "pen", "phone", "printer", "projector",
+                    "punchers", "ring_binder", "ruler", "scissors", "speaker", "stapler", "tape_dispenser", "trash_can"]
+
+def stratified_split(y: torch.Tensor, fractions=(0.6, 0.2, 0.2), generator: torch.Generator | None = None):
+    "`split_indices` within each class of `y`, so that every class is in every split (each class needs 3 or more items)."
+    y = torch.as_tensor(y)
+    if y.ndim != 1 or y.dtype not in (torch.int64, torch.int32): raise ValueError(f"y must be a 1-d tensor of class indices, got {y.dtype} {tuple(y.shape)}")
+    classes, counts = y.unique(return_counts=True)
+    if (counts < 3).any(): raise ValueError(f"classes {classes[counts < 3].tolist()} have fewer than 3 items: cannot put one in each split")
+    parts = [[], [], []]
+    for c in classes.tolist():
+        idx = (y == c).nonzero().flatten()
+        for part, sub in zip(parts, split_indices(len(idx), fractions, generator)): part.append(idx[sub])
+    return tuple(torch.cat(p).sort().values for p in parts)
+
+def load_office31(root=None, domains=OFFICE31_DOMAINS, size: int = 32, fractions=(0.6, 0.2, 0.2), seed: int = 0,
+                  cache: str | os.PathLike | None = None, progress: bool = True, device=None) -> MultitaskData:
+    "Office-31 with one task per domain: X the flattened uint8 image (`meta['image_shape']`), y the class index (int64, 0-30)."
+    base = data_root(root) / "office31"
+    domains = list(domains)
+    bad = [d for d in domains if d not in OFFICE31_DOMAINS]
+    if bad or not domains: raise ValueError(f"unknown domains {bad}; choose one or more of {OFFICE31_DOMAINS}")
+    g = torch.Generator().manual_seed(seed)
+    splits, files = {"train": [], "val": [], "test": []}, {"train": [], "val": [], "test": []}
+    for dom in domains:
+        folder = base / dom / "images"
+        _need([folder], f"Office-31 domain {dom}", "expected office31/<domain>/images/<class>/*.jpg")
+        found = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        if found != OFFICE31_CLASSES:
+            raise ValueError(f"{folder}: expected the 31 Office-31 class folders; missing {sorted(set(OFFICE31_CLASSES) - set(found))}, "
+                             f"unexpected {sorted(set(found) - set(OFFICE31_CLASSES))}")
+        paths, labels = [], []
+        for c, cls in enumerate(OFFICE31_CLASSES):
+            fs = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+            if not fs: raise ValueError(f"{folder / cls}: no images")
+            paths += fs; labels += [c] * len(fs)
+        X = _decode_images(paths, size, True, cache_dir(cache), f"office31_{dom}", progress).flatten(1)
+        y = torch.tensor(labels)
+        for s, idx in zip(splits, stratified_split(y, fractions, g)):
+            splits[s].append((X[idx].to(device), y[idx].to(device)))
+            files[s].append([str(paths[i].relative_to(base)) for i in idx.tolist()])
+    return MultitaskData(**splits, names=domains, meta=dict(dataset="Office-31", classes=OFFICE31_CLASSES,
+                                                            image_shape=(3, size, size), files=files))
