@@ -19,7 +19,7 @@ from .checks import check_int, check_scalar
 
 # %% auto #0
 __all__ = ['harm_scores', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection', 'select_data',
-           'select_over_lengths', 'run_cells', 'paired_change', 'selection_table']
+           'report_rows', 'select_over_lengths', 'run_cells', 'paired_change', 'selection_table']
 
 # %% ../nbs/15_selection.ipynb #6
 def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
@@ -231,6 +231,17 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     report = pd.DataFrame(rows); report["chosen"] = (report.rule == "mtif") & (report.fraction == best)
     kept = [torch.nonzero(~mask[k, :len(y)])[:, 0] for k, (_, y) in enumerate(data.train)]
     return Selection(kept, mask, best, scores, report, model, masks)
+
+# %% ../nbs/15_selection.ipynb #5080ddb3
+def report_rows(report: pd.DataFrame, names) -> list[dict]:
+    "A selection report as CSV rows: `test_acc_per_task` becomes one column per task (`test_acc_<name>`); both per-task lists are dropped."
+    names = list(names)
+    if len(set(names)) != len(names): raise ValueError(f"task names must be distinct, got {names}")
+    lens = {len(a) for a in report["test_acc_per_task"]}
+    if lens != {len(names)}: raise ValueError(f"{len(names)} task names for per-task accuracies of length {sorted(lens)}")
+    rep = report.copy()
+    for j, name in enumerate(names): rep[f"test_acc_{name}"] = [a[j] for a in rep["test_acc_per_task"]]
+    return rep.drop(columns=["val_acc_per_task", "test_acc_per_task"]).to_dict("records")
 
 # %% ../nbs/15_selection.ipynb #958babfe
 def select_over_lengths(learner: NetLearner, data: MultitaskData, lengths, fraction: float = 0.05, targets=None,
