@@ -288,14 +288,19 @@ OFFICE_DOMAINS = ["amazon", "caltech10", "dslr", "webcam"]
 OFFICE_CLASSES = ["backpack", "bike", "calculator", "headphones", "keyboard", "laptop", "monitor", "mouse", "mug", "projector"]
 _OFFICE_FEATS = {"surf": "surf", "googlenet": "GoogleNet1024"}
 
+def _class_folder_images(folder: Path, classes) -> tuple[list[Path], list[int]]:
+    "The image files under `folder/<class>/` for each class in turn (sorted by name), and their class indices."
+    paths, labels = [], []
+    for c, cls in enumerate(classes):
+        fs = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        paths += fs; labels += [c] * len(fs)
+    return paths, labels
+
 def _office_images(base: Path, dom: str, size: int, cache, progress: bool):
     "One domain's images (decoded, flattened uint8) and class labels 0-9 from `images/<domain>/<class>/`."
-    paths, labels = [], []
-    for c, cls in enumerate(OFFICE_CLASSES):
-        folder = base / "images" / dom / cls
-        _need([folder], f"Office-Caltech images of {dom}", "expected images/<domain>/<class>/*.jpg")
-        fs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-        paths += fs; labels += [c] * len(fs)
+    folder = base / "images" / dom
+    _need([folder / cls for cls in OFFICE_CLASSES], f"Office-Caltech images of {dom}", "expected images/<domain>/<class>/*.jpg")
+    paths, labels = _class_folder_images(folder, OFFICE_CLASSES)
     return _decode_images(paths, size, False, cache_dir(cache), f"office_{dom}", progress).flatten(1), torch.tensor(labels)
 
 def _office_features(base: Path, features: str, dom: str):
@@ -369,11 +374,9 @@ def load_office31(root=None, domains=OFFICE31_DOMAINS, size: int = 32, fractions
         if found != OFFICE31_CLASSES:
             raise ValueError(f"{folder}: expected the 31 Office-31 class folders; missing {sorted(set(OFFICE31_CLASSES) - set(found))}, "
                              f"unexpected {sorted(set(found) - set(OFFICE31_CLASSES))}")
-        paths, labels = [], []
-        for c, cls in enumerate(OFFICE31_CLASSES):
-            fs = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-            if not fs: raise ValueError(f"{folder / cls}: no images")
-            paths += fs; labels += [c] * len(fs)
+        paths, labels = _class_folder_images(folder, OFFICE31_CLASSES)
+        empty = [cls for c, cls in enumerate(OFFICE31_CLASSES) if c not in set(labels)]
+        if empty: raise ValueError(f"{folder}: no images in class folders {empty}")
         X = _decode_images(paths, size, True, cache_dir(cache), f"office31_{dom}", progress).flatten(1)
         y = torch.tensor(labels)
         for s, idx in zip(splits, stratified_split(y, fractions, g)):
