@@ -375,7 +375,8 @@ def load_office31(root=None, domains=OFFICE31_DOMAINS, size: int = 32, fractions
             raise ValueError(f"{folder}: expected the 31 Office-31 class folders; missing {sorted(set(OFFICE31_CLASSES) - set(found))}, "
                              f"unexpected {sorted(set(found) - set(OFFICE31_CLASSES))}")
         paths, labels = _class_folder_images(folder, OFFICE31_CLASSES)
-        empty = [cls for c, cls in enumerate(OFFICE31_CLASSES) if c not in set(labels)]
+        present = set(labels)
+        empty = [cls for c, cls in enumerate(OFFICE31_CLASSES) if c not in present]
         if empty: raise ValueError(f"{folder}: no images in class folders {empty}")
         X = _decode_images(paths, size, True, cache_dir(cache), f"office31_{dom}", progress).flatten(1)
         y = torch.tensor(labels)

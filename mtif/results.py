@@ -8,11 +8,12 @@ import math, os, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import scipy.stats
 from . import paper
 
 # %% auto #0
 __all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir',
-           'set_style', 'paired_long', 'agreement_scatter', 'relatedness_heatmaps', 'record', 'read_summary',
+           'sem', 'set_style', 'paired_long', 'agreement_scatter', 'relatedness_heatmaps', 'record', 'read_summary',
            'task_rows', 'fmt', 'show', 'beside_paper', 'network_tolerance', 'reference_of', 'read_reference',
            'check_reference', 'accept_reference', 'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report',
            'readme_results', 'update_readme']
@@ -23,6 +24,13 @@ def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
     out = Path(fig_dir) if fig_dir else Path("..") / "figures" / ("quick" if quick else "")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+# %% ../nbs/92_results.ipynb #03398633
+def sem(x) -> float:
+    "Standard error of the mean, `std(ddof=1) / sqrt(n)` over the non-missing values of `x`; NaN when fewer than two."
+    v = np.asarray(x, dtype=float).ravel()
+    v = v[~np.isnan(v)]
+    return float(scipy.stats.sem(v, ddof=1)) if v.size > 1 else float("nan")
 
 # %% ../nbs/92_results.ipynb #9e6b2d2c
 HEATMAP = dict(cmap="RdBu_r", center=0.0)     # relatedness heat maps: one diverging scale, white at zero

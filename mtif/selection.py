@@ -16,6 +16,7 @@ from .influence import data_influence_all
 from .linear import MultitaskLogistic
 from .nets import train_mtl, train_and_record, evaluate, per_sample_loss, same_inputs
 from .checks import check_int, check_scalar
+from .results import sem
 
 # %% auto #0
 __all__ = ['harm_scores', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection', 'select_data',
@@ -318,7 +319,6 @@ def paired_change(after, before, higher_is_better: bool = True) -> dict:
 
 def selection_table(runs: pd.DataFrame, by: str, metric: str = "test_acc") -> pd.DataFrame:
     "Mean ± s.e. over seeds of `metric` per `by` group and rule, and the paired change of each rule against 'none'."
-    sem = lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
     wide = runs.pivot_table(index=[by, "seed"], columns="rule", values=metric)
     out = {}
     for g, w in wide.groupby(level=0, sort=False):
