@@ -311,7 +311,7 @@ def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True, 
 def paired_change(after, before, higher_is_better: bool = True) -> dict:
     "Per-seed differences `after - before`: mean, s.e., n and a verdict that calls a change only beyond one s.e. of zero."
     d = (pd.Series(np.asarray(after, dtype=float)) - pd.Series(np.asarray(before, dtype=float))).dropna()
-    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    m, se = float(d.mean()), sem(d)
     if len(d) < 2: v = "one seed: no error bar"
     elif not se > 0 or abs(m) <= se: v = "no clear change (within one s.e. of zero)"
     else: v = "better" if (m > 0) == higher_is_better else "worse"
