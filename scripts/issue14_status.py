@@ -1,6 +1,7 @@
 """Where the CelebA runs at the paper's protocol (issue 14) stand: which cells of chapters 12 (Tables 2 and 12),
 18 (Table 3), 19 (Table 15) and 24 (selection regimes) are in their committed per-seed CSVs, the interim paired
-changes those cells give, and the CPU time left at the measured costs.
+changes those cells give, and the CPU time left at the measured costs. Chapter 10 (Table 2) reuses chapter 12's
+trainings and adds its ensemble members, which it checkpoints in the cache (counted from there).
 
     python scripts/issue14_status.py [--figures figures]
 
@@ -10,8 +11,9 @@ in the sessions that ran them (chapter 19's from 3 epochs, nothing else running,
 """
 import argparse
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from mtif.selection import paired_change
+from mtif.datasets import cache_dir
 
 SEEDS = [1, 2, 3, 4, 5]
 RULES = ["EW", "UW", "RLW", "DWA", "GradNorm", "IMTL", "PCGrad", "CAGrad"]
@@ -20,8 +22,10 @@ ARCHS = ["HPS", "MMoE", "CGC", "DSelect-k"]
 EW_MIN, GRAD_MIN = 6.5, 18.5        # minutes per training with its scoring: EW (3-6 min training, cells 30-40 min for 6);
                                      # GradNorm and IMTL on seed 1 (17-20)
 ARCH_CELL_MIN = {"HPS": 12, "MMoE": 17, "CGC": 65, "DSelect-k": 28}  # seed 1 by checkpoint times (3 trainings + scoring)
-CH12_SEED_MIN = 80 + 11 + 24 * 3.5 + 5                                      # seed 1: LOTO over 2 orders (20 trainings, 78 min), TAG's
-                                                                             # lookahead (11), 24 subsets (about 3.5 each), scoring
+# chapter 12 per seed, as seed 1 measured: LOTO over 2 orders (20 trainings, 78 min), TAG's run with its lookaheads (11),
+# 24 subsets (about 3.5 each), scoring (5); counted from the checkpoints in the cache
+CH10_EXTRA = {1: 4, 2: 2, 3: 2, 4: 2, 5: 2}                                    # ensemble members chapter 10 adds per seed (M=5 study on seed 1)
+TRAIN_MIN = 3.7                                                              # one 200-epoch training of the shared-bottom CNN
 CH24_MIN = 25.0                                                              # one noise level of one seed
 
 def read(folder: Path) -> pd.DataFrame:
@@ -61,8 +65,23 @@ def main(fig: Path):
     left["19"] = sum(ARCH_CELL_MIN[a] for a in ARCHS for s in SEEDS if (a, s) not in have) / 60
     # chapter 12, Tables 2 and 12
     done12 = [s for s in SEEDS if (fig / "celeba_relatedness_protocol" / f"seed{s}.csv").exists()]
-    print(f"\nChapter 12 (Tables 2 and 12): seeds done {done12 or '-'}")
-    left["12"] = (len(SEEDS) - len(done12)) * CH12_SEED_MIN / 60
+    ck = cache_dir() / "checkpoints" / "celeba_protocol"
+    def finished(f: Path) -> bool:             # a training's checkpoint holds its last finished epoch
+        return f.exists() and int(torch.load(f, map_location="cpu", weights_only=False)["epoch"]) >= 200
+    def ch12_minutes(s: int) -> float:         # what seed s still has to train: LOTO (2 orders x 10), TAG's run, 24 subsets
+        if s in done12: return 0.0
+        d = ck / f"seed{s}"
+        loto = sum(1 for o in (0, 1) for f in (d / f"order{o}").glob("*.pt.records")) if d.exists() else 0
+        subs = sum(finished(f) for f in (d / "subsets").glob("*.pt")) if (d / "subsets").exists() else 0
+        return (20 - loto) * 3.9 + 11 * (not finished(d / "tag.pt")) + (24 - subs) * 3.5 + 5
+    left12 = {s: ch12_minutes(s) for s in SEEDS}
+    print(f"\nChapter 12 (Tables 2 and 12): seeds done {done12 or '-'}; minutes left per seed "
+          + ", ".join(f"{s}: {m:.0f}" for s, m in left12.items() if m))
+    left["12"] = sum(left12.values()) / 60
+    # chapter 10, Table 2: the ensemble members beyond chapter 12's control, in the same folder
+    todo10 = {s: [j for j in range(1, n + 1) if not finished(ck / f"seed{s}" / f"ensemble{j}.pt")] for s, n in CH10_EXTRA.items()}
+    print(f"Chapter 10 (Table 2): ensemble trainings left per seed {({s: len(v) for s, v in todo10.items()})} (cache {ck})")
+    left["10"] = sum(map(len, todo10.values())) * TRAIN_MIN / 60
     # chapter 24, regimes
     r24 = read(fig / "celeba_selection_regimes")
     rows = []
