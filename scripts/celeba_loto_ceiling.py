@@ -8,6 +8,7 @@ import sys, time, numpy as np
 from mtif.datasets import load_celeba
 from mtif.nets import shared_bottom, cold_start_loto
 from mtif.baselines import per_target_spearman
+from mtif.results import sem
 kw = dict(epochs=12, lr=1e-3, batch_size=64, step_size=8, step_gamma=0.3, device="cpu")
 
 def loto(cel, seed):
@@ -21,5 +22,5 @@ for data_seed in [int(a) for a in sys.argv[1:]] or [0]:
     K = cel.K
     rho = per_target_spearman(A, B)
     print(f"data split {data_seed}: Spearman between the LOTO matrices of two initializations, per target: "
-          + " ".join(f"{r:+.2f}" for r in rho) + f"; mean {np.mean(rho):+.3f} ± {np.std(rho, ddof=1) / np.sqrt(K):.3f} (s.e. over targets); "
+          + " ".join(f"{r:+.2f}" for r in rho) + f"; mean {np.mean(rho):+.3f} ± {sem(rho):.3f} (s.e. over targets); "
           f"mean |Delta| {A.nan_to_num().abs().sum() / (K * K - K):.4f} / {B.nan_to_num().abs().sum() / (K * K - K):.4f}; {time.perf_counter() - t0:.0f} s", flush=True)

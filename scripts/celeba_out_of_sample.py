@@ -5,6 +5,7 @@ from mtif.datasets import load_celeba
 from mtif.nets import shared_bottom, train_mtl, cold_start_loto
 from mtif.trak import ProjectedMTIF
 from mtif.baselines import per_target_spearman
+from mtif.results import sem
 torch.set_num_threads(2)
 kw = dict(epochs=12, lr=1e-3, batch_size=64, step_size=8, step_gamma=0.3, progress=False, device="cpu")
 sp = lambda Th, Tt: np.nanmean(per_target_spearman(Th, Tt))
@@ -22,4 +23,4 @@ for seed in range(5, 10):
     for a in res: res[a].append(sp(pm.set_damping(relative_damping=a).task_influence(), Tt))
     print(f"seed {seed}: " + ", ".join(f"alpha={a}: {res[a][-1]:+.3f}" for a in res) + f"  ({time.perf_counter() - t00:.0f} s)", flush=True)
 for a, v in res.items():
-    print(f"relative damping {a}: {np.mean(v):+.3f} ± {np.std(v, ddof=1) / np.sqrt(len(v)):.3f} over seeds 5-9", flush=True)
+    print(f"relative damping {a}: {np.mean(v):+.3f} ± {sem(v):.3f} over seeds 5-9", flush=True)
