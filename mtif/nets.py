@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_nets.ipynb #3
 from __future__ import annotations
-import copy, hashlib, math, os, time
+import copy, hashlib, math, os, time, warnings
 from pathlib import Path
 from dataclasses import dataclass
 import torch
@@ -380,46 +380,54 @@ def _loto_matrix(control: torch.Tensor, without, sources: list, desc: str, progr
 
 # %% ../nbs/08_nets.ipynb #fcaaba3b
 def train_and_record(model, data: MultitaskData, record_epochs, split: str = "val", task_type: str = "binary",
-                     checkpoint=None, on_record=None, **train_kw) -> dict:
+                     checkpoint=None, on_record=None, records=None, need_model: bool = True, **train_kw) -> dict:
     """Train `model` in place with `train_mtl(**train_kw)` and read its per-task `split` losses after each epoch count in
     `record_epochs` (of one schedule of `train_kw['epochs']` epochs): `dict(epochs, loss (len, K), extra, hist)`;
-    `extra[i] = on_record(model, E_i)`. With `checkpoint` (a file), run and records resume after an interruption."""
+    `extra[i] = on_record(model, E_i)`. With `checkpoint` (a file), run and records resume after an interruption.
+    `records`: the records file (default `<checkpoint>.records`). `need_model=False`: when every record is there,
+    return them without loading or training `model` (`hist` None), so a run whose checkpoint is gone is not redone."""
     import tempfile
     total = check_int(train_kw.get("epochs", 12), "epochs", 1)
     E = sorted({check_int(e, "record epoch", 1) for e in record_epochs})
     if not E or E[-1] > total: raise ValueError(f"record_epochs must be non-empty and within the {total} epochs, got {list(record_epochs)}")
     with tempfile.TemporaryDirectory() as tmp:
         ck = Path(checkpoint) if checkpoint is not None else Path(tmp) / "run.pt"
-        rec_path = ck.with_name(ck.name + ".records")
+        rec_path = Path(records) if records is not None else ck.with_name(ck.name + ".records")
         recs = torch.load(rec_path, weights_only=False) if rec_path.exists() else {}
         hist = None
         for e in E:
-            if e in recs and e != E[-1]: continue          # the last one always runs: it leaves `model` trained
+            if e in recs and (e != E[-1] or not need_model): continue   # the last one runs if `model` must be left trained
             hist = train_mtl(model, data, task_type, checkpoint=ck, stop_after=e, **{"progress": False, **train_kw})
             if e not in recs:
                 recs[e] = dict(loss=evaluate(model, data, split, task_type)["loss"], extra=on_record(model, e) if on_record else None)
+                rec_path.parent.mkdir(parents=True, exist_ok=True)
                 tmp_rec = rec_path.with_name(rec_path.name + ".tmp"); torch.save(recs, tmp_rec); os.replace(tmp_rec, rec_path)
     return dict(epochs=E, loss=torch.stack([recs[e]["loss"] for e in E]), extra=[recs[e]["extra"] for e in E], hist=hist)
 
 # %% ../nbs/08_nets.ipynb #4a450fce
-def _cold_run(tag, tasks, model, data, E, split, task_type, checkpoint_dir, train_kw):
+def _cold_run(tag, tasks, model, data, E, split, task_type, checkpoint_dir, train_kw, records_dir=None):
     "One retraining of a cold-start LOTO (a job: it may run on a worker): a copy of `model`, per-length losses `(E, K)`."
     m = copy.deepcopy(model)
     ck = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{tag}.pt"
-    return train_and_record(m, data, E, split, task_type, checkpoint=ck, tasks=tasks, **{"progress": False, **train_kw})["loss"]
+    rec = None if records_dir is None else Path(records_dir) / f"{tag}.pt.records"
+    return train_and_record(m, data, E, split, task_type, checkpoint=ck, records=rec, need_model=False, tasks=tasks,
+                            **{"progress": False, **train_kw})["loss"]
 
 def cold_start_loto(model, data: MultitaskData, record_epochs=None, sources=None, split: str = "val", task_type: str = "binary",
                     checkpoint_dir=None, progress: bool = True, workers: int | None = None, scheduler: str | None = None,
-                    **train_kw) -> torch.Tensor:
+                    records_dir=None, **train_kw) -> torch.Tensor:
     """Cold-start leave-one-task-out effects: from `model`'s parameters (left unchanged) and one data order (`seed`),
     `(len(record_epochs), K, K)`, `[e, k, l] = V_k(control) - V_k(without task l)` after `record_epochs[e]` epochs
     (default: the last); positive: task l harms task k. Columns not in `sources` and the diagonal are NaN. The
-    retrainings are independent jobs (`map_jobs`, chapter 94): serial, on `workers` local processes, or at `scheduler`."""
+    retrainings are independent jobs (`map_jobs`, chapter 94): serial, on `workers` local processes, or at `scheduler`.
+    Each run's checkpoint goes to `checkpoint_dir`, its records to `records_dir` (default: beside the checkpoint); a run
+    whose records are there is not trained again."""
     from mtif.jobs import map_jobs
     sources = _loto_sources(data.K, sources)
     E = [train_kw.get("epochs", 12)] if record_epochs is None else record_epochs
     jobs = [dict(tag="control", tasks=None)] + [dict(tag=f"without_{l}", tasks=[k for k in range(data.K) if k != l]) for l in sources]
-    shared = dict(model=copy.deepcopy(model).cpu(), data=data, E=E, split=split, task_type=task_type, checkpoint_dir=checkpoint_dir, train_kw=train_kw)
+    shared = dict(model=copy.deepcopy(model).cpu(), data=data, E=E, split=split, task_type=task_type, checkpoint_dir=checkpoint_dir,
+                  train_kw=train_kw, records_dir=records_dir)
     losses = map_jobs(_cold_run, jobs, shared, workers=workers, scheduler=scheduler, desc="cold-start LOTO", progress=progress)
     return _loto_matrix(losses[0], dict(zip(sources, losses[1:])).__getitem__, sources, "cold-start LOTO", False)
 
@@ -429,14 +437,22 @@ def order_seeds(seed: int, orders: int) -> list[int]:
     return [seed if o == 0 else 10_000 * o + seed for o in range(check_int(orders, "orders", 1))]
 
 def multi_order_loto(model, data: MultitaskData, orders: int = 2, seed: int = 0, checkpoint_dir=None, progress: bool = True,
-                     **train_kw) -> dict:
+                     records_dir=None, **train_kw) -> dict:
     """Cold-start LOTO (last epoch) from `model`'s parameters under `orders` data orders: `dict(loto (K, K) mean over
-    orders, per_order (orders, K, K), control (order 0's trained control model), order_seeds)`; positive: harmful."""
+    orders, per_order (orders, K, K), control (order 0's trained control model), order_seeds)`; positive: harmful.
+    Checkpoints go to `checkpoint_dir/order<o>/`, records to `records_dir/order<o>/` (default: beside them)."""
     seeds = order_seeds(seed, orders)
-    ck = (lambda o: None) if checkpoint_dir is None else (lambda o: Path(checkpoint_dir) / f"order{o}")
-    per = torch.stack([cold_start_loto(model, data, seed=s, checkpoint_dir=ck(o), progress=progress, **train_kw)[-1]
-                       for o, s in enumerate(seeds)])
+    sub = lambda d, o: None if d is None else Path(d) / f"order{o}"
+    per = torch.stack([cold_start_loto(model, data, seed=s, checkpoint_dir=sub(checkpoint_dir, o), records_dir=sub(records_dir, o),
+                                       progress=progress, **train_kw)[-1] for o, s in enumerate(seeds)])
     control = copy.deepcopy(model)                 # read back from its finished checkpoint (trained again without one)
-    train_mtl(control, data, seed=seeds[0], checkpoint=None if checkpoint_dir is None else ck(0) / "control.pt",
-              **{"progress": False, **train_kw})
+    c0 = sub(checkpoint_dir, 0)
+    train_mtl(control, data, seed=seeds[0], checkpoint=None if c0 is None else c0 / "control.pt", **{"progress": False, **train_kw})
+    rec = sub(records_dir, 0) or c0
+    if rec is not None and (rec / "control.pt.records").exists():   # the model scored must be the control LOTO measured
+        want = torch.load(rec / "control.pt.records", weights_only=False)[int(train_kw.get("epochs", 12))]["loss"]
+        got = evaluate(control, data, "val", train_kw.get("task_type", "binary"))["loss"]
+        if not torch.allclose(got.cpu(), want.cpu(), rtol=0, atol=1e-6):
+            warnings.warn(f"the control trained again (its checkpoint was gone) differs from the one its records were read from: validation "
+                          f"losses differ by up to {(got.cpu() - want.cpu()).abs().max():.2e} (non-deterministic hardware or library?)", RuntimeWarning)
     return dict(loto=per.mean(0), per_order=per, control=control, order_seeds=seeds)
