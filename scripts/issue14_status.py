@@ -23,7 +23,7 @@ EW_MIN, GRAD_MIN = 6.5, 18.5        # minutes per training with its scoring: EW 
                                      # GradNorm and IMTL on seed 1 (17-20)
 ARCH_CELL_MIN = {"HPS": 12, "MMoE": 17, "CGC": 65, "DSelect-k": 28}  # seed 1 by checkpoint times (3 trainings + scoring)
 # chapter 12 per seed, minutes as seed 1 measured (seed 2 was faster, chapter 12 says by how much); what is left is counted
-# from the checkpoints in the cache
+# from the committed records of its finished trainings
 CH12_LOTO_MIN, CH12_TAG_MIN, CH12_SUBSET_MIN, CH12_SCORE_MIN = 78 / 20, 11, 3.5, 5   # per LOTO training (2 orders x 10),
 CH12_LOTO, CH12_SUBSETS = 20, 24                                                        # TAG's run, per subset training, scoring
 CH10_TRAIN = {1: 5, 2: 3, 3: 3, 4: 3, 5: 3}      # chapter 10's trainings per seed: order 0's control and the ensemble (M=5 study on seed 1)
