@@ -12,11 +12,11 @@ import scipy.stats
 from . import paper
 
 # %% auto #0
-__all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir',
-           'sem', 'set_style', 'paired_long', 'agreement_scatter', 'relatedness_heatmaps', 'record', 'read_summary',
-           'task_rows', 'fmt', 'show', 'beside_paper', 'network_tolerance', 'reference_of', 'read_reference',
-           'check_reference', 'accept_reference', 'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report',
-           'readme_results', 'update_readme']
+__all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'PLATFORM_FLAGS', 'PLATFORM_LIBS',
+           'NOT_REPRODUCED', 'MARKERS', 'figure_dir', 'sem', 'set_style', 'paired_long', 'agreement_scatter',
+           'relatedness_heatmaps', 'record', 'read_summary', 'task_rows', 'fmt', 'show', 'beside_paper', 'platform_id',
+           'network_tolerance', 'reference_of', 'read_reference', 'check_reference', 'accept_reference',
+           'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report', 'readme_results', 'update_readme']
 
 # %% ../nbs/92_results.ipynb #d80c4f4b
 def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
@@ -193,27 +193,46 @@ def beside_paper(df: pd.DataFrame, n: int, metric: str | None = None, digits: in
 # %% ../nbs/92_results.ipynb #fcbd3827
 EXACT_TOL = (1e-8, 1e-10)      # (relative, absolute): deterministic float64
 NETWORK_FLOOR = 1e-6           # absolute, for a network chapter whose summation-order spread was not measured
-REF_COLUMNS = ["chapter", "metric", "task", "value", "se", "rtol", "atol"]
+REF_COLUMNS = ["chapter", "metric", "task", "value", "se", "rtol", "atol", "platform"]
+PLATFORM_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile")   # the CPU features whose kernels sum in another order
+PLATFORM_LIBS = ("torch", "numpy", "scipy", "scikit-learn", "pillow")
 
 def _key(df): return list(zip(df.metric, df.task.fillna("")))
 
-def network_tolerance(chapter: str, tolerances: pd.DataFrame | None) -> float:
-    "The measured absolute tolerance of a network chapter (`tolerances.csv`; `90_benchmarks` serves `90_benchmarks_cpu`), else the floor."
+def platform_id() -> str:
+    """What a network number's last bits depend on besides the code: the CPU architecture, the vector extensions its
+    kernels can use (`PLATFORM_FLAGS`, read from /proc/cpuinfo where there is one) and the numerical libraries' versions."""
+    import importlib.metadata as md, platform
+    try: flags = set(" ".join(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split())
+    except OSError: flags = set()
+    isa = "+".join(f for f in PLATFORM_FLAGS if f in flags) or platform.processor() or "unknown"
+    def ver(p):
+        try: return md.version(p)
+        except md.PackageNotFoundError: return "none"
+    return f"{platform.machine()} {isa}; " + ", ".join(f"{p} {ver(p)}" for p in PLATFORM_LIBS)
+
+def network_tolerance(chapter: str, tolerances: pd.DataFrame | None, column: str = "atol") -> float:
+    """The measured absolute tolerance of a network chapter (`tolerances.csv`; `90_benchmarks` serves `90_benchmarks_cpu`),
+    else the floor. `column="cross_platform_atol"`: the one measured between two platforms (falls back to `atol`)."""
     if tolerances is None or tolerances.empty: return NETWORK_FLOOR
     hit = tolerances[[chapter == c or chapter.startswith(c + "_") for c in tolerances.chapter]]
-    return float(hit.atol.max()) if len(hit) else NETWORK_FLOOR
+    if not len(hit): return NETWORK_FLOOR
+    col = hit[column] if column in hit and hit[column].notna().any() else hit.atol
+    return float(max(col.max(), hit.atol.max()))
 
-def reference_of(df: pd.DataFrame, tolerances: pd.DataFrame | None = None) -> pd.DataFrame:
-    "The reference rows of a summary: every non-timing metric with its tolerance."
+def reference_of(df: pd.DataFrame, tolerances: pd.DataFrame | None = None, platform: str = "") -> pd.DataFrame:
+    "The reference rows of a summary: every non-timing metric with its tolerance, and the platform that made it."
     d = df[df.kind != "timing"]
     tol = np.array([EXACT_TOL if k == "exact" else (0.0, network_tolerance(c, tolerances)) for k, c in zip(d.kind, d.chapter)]).reshape(-1, 2)
-    return pd.DataFrame(dict(chapter=d.chapter, metric=d.metric, task=d.task, value=d.value, se=d.se, rtol=tol[:, 0], atol=tol[:, 1]),
-                        columns=REF_COLUMNS).reset_index(drop=True)
+    return pd.DataFrame(dict(chapter=d.chapter, metric=d.metric, task=d.task, value=d.value, se=d.se, rtol=tol[:, 0], atol=tol[:, 1],
+                             platform=platform), columns=REF_COLUMNS).reset_index(drop=True)
 
 # %% ../nbs/92_results.ipynb #24465f70
 def read_reference(path: str | os.PathLike) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str}, keep_default_na=False,
-                       na_values={c: [""] for c in ["value", "se", "rtol", "atol"]}).replace({"task": {"": None}})
+    "A reference file; one written before platforms were recorded gets `platform` \"\" (unrecorded)."
+    r = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "platform": str}, keep_default_na=False,
+                    na_values={c: [""] for c in ["value", "se", "rtol", "atol"]}).replace({"task": {"": None}})
+    return r.assign(platform=r.platform if "platform" in r else "")[REF_COLUMNS]
 
 def _moved(ref: float, now: float, rtol: float, atol: float) -> bool:
     if math.isnan(ref) and math.isnan(now): return False
@@ -221,8 +240,12 @@ def _moved(ref: float, now: float, rtol: float, atol: float) -> bool:
     if math.isinf(ref) or math.isinf(now): return ref != now
     return abs(now - ref) > atol + rtol * abs(ref)
 
-def check_reference(summary: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
-    "One line per difference between a chapter's summary and its reference: moved values or s.e., new or missing metrics."
+def check_reference(summary: pd.DataFrame, reference: pd.DataFrame, tolerances: pd.DataFrame | None = None,
+                    platform: str | None = None) -> list[str]:
+    """One line per difference between a chapter's summary and its reference: moved values or s.e., new or missing metrics.
+    A network metric (rtol 0) whose reference another platform made (`platform_id`, default this machine's) is held to
+    the chapter's cross-platform tolerance (`tolerances`, column `cross_platform_atol`) where that is wider."""
+    here = platform_id() if platform is None else platform
     now, ref = reference_of(summary), reference
     nk, rk = dict(zip(_key(now), now.itertuples())), dict(zip(_key(ref), ref.itertuples()))
     lines = []
@@ -230,9 +253,12 @@ def check_reference(summary: pd.DataFrame, reference: pd.DataFrame) -> list[str]
         name = r.metric + (f" [{r.task}]" if k[1] else "")
         if k not in nk: lines.append(f"{r.chapter} | {name} | reference {fmt(r.value, r.se, 6)} | now missing"); continue
         c = nk[k]
+        elsewhere = r.rtol == 0 and (getattr(r, "platform", "") or "") != here
+        atol = max(r.atol, network_tolerance(r.chapter, tolerances, "cross_platform_atol")) if elsewhere else r.atol
         for what, a, b in (("value", r.value, c.value), ("s.e.", r.se, c.se)):
-            if _moved(a, b, r.rtol, r.atol):
-                lines.append(f"{r.chapter} | {name} ({what}) | reference {a:.10g} | now {b:.10g} | tolerance rtol {r.rtol:g}, atol {r.atol:g}")
+            if _moved(a, b, r.rtol, atol):
+                lines.append(f"{r.chapter} | {name} ({what}) | reference {a:.10g} | now {b:.10g} | tolerance rtol {r.rtol:g}, atol {atol:g}"
+                             + (f" | reference made on another platform ({getattr(r, 'platform', '') or 'unrecorded'}; here {here})" if elsewhere else ""))
     for k, c in nk.items():
         if k not in rk: lines.append(f"{c.chapter} | {c.metric}" + (f" [{c.task}]" if k[1] else "") + f" | not in the reference | now {c.value:.10g}")
     return lines
@@ -245,9 +271,9 @@ def accept_reference(summary: pd.DataFrame, reference_dir: str | os.PathLike) ->
     tolf = Path(reference_dir) / "tolerances.csv"
     tol = pd.read_csv(tolf) if tolf.exists() else None
     old = read_reference(path) if path.exists() else pd.DataFrame(columns=REF_COLUMNS)
-    changes = check_reference(summary, old) if len(old) else [f"{chapter} | new reference with {len(reference_of(summary, tol))} metrics"]
+    changes = check_reference(summary, old, tol) if len(old) else [f"{chapter} | new reference with {len(reference_of(summary, tol))} metrics"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    reference_of(summary, tol).to_csv(path, index=False, float_format="%.17g")
+    reference_of(summary, tol, platform_id()).to_csv(path, index=False, float_format="%.17g")
     return changes
 def apply_tolerances(reference_dir: str | os.PathLike) -> list[str]:
     "Give every network metric (rtol 0) of every reference in `reference_dir` its chapter's measured tolerance from `tolerances.csv`."
