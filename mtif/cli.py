@@ -75,22 +75,23 @@ DEVICE_TAGS = ("cpu", "cuda")      # summary_<chapter>_<device>.csv: written onl
 
 def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> str | None:
     """Execute one chapter with papermill (figures and CSVs in `cfigs`). A failure is printed and, in full mode, the
-    chapter's earlier summary is put back; returns the error's name, or None. A per-device summary (`DEVICE_TAGS`) that
-    the run did not rewrite came from another device (a GPU session) and is put back too."""
+    chapter's earlier summary is put back; returns the error's name, or None. After a run, an earlier summary that the
+    run did not write again is stale and removed, except a per-device one (`DEVICE_TAGS`): that came from another device
+    (a GPU session) and stays. The earlier summaries stay on disk during the run, so a chapter can carry a part over
+    from its last run (chapter 12's `parts`) by reading it and writing it again."""
     if quick: shutil.rmtree(cfigs, ignore_errors=True)
     cfigs.mkdir(parents=True, exist_ok=True)
-    before = {f: f.read_bytes() for f in chapter_summaries(cfigs, nb.stem)}
-    for f in before: f.unlink()                                      # a stale summary must not pass for this run's
+    before = {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in chapter_summaries(cfigs, nb.stem)}
     try:
         pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs), **(params or {})),
                             cwd=str(nbs), progress_bar=False, kernel_name="python3")   # relative: no machine paths in the notebooks
     except Exception as e:  # report and go on with the other chapters
         print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
         if not quick:                                                # nothing lost: the earlier summary goes back on disk,
-            for f, b in before.items(): f.write_bytes(b)             # but no number of it is shown as this run's
+            for f, (b, _) in before.items(): f.write_bytes(b)        # but no number of it is shown as this run's
         return type(e).__name__
-    for f, b in before.items():                                      # another device's numbers are not stale
-        if not quick and not f.exists() and f.stem.rsplit("_", 1)[-1] in DEVICE_TAGS: f.write_bytes(b)
+    for f, (b, t) in before.items():                                 # not written by this run: stale, unless another device's
+        if f.exists() and f.stat().st_mtime_ns == t and f.stem.rsplit("_", 1)[-1] not in DEVICE_TAGS: f.unlink()
     return None
 
 # %% ../nbs/99_cli.ipynb #922c0aae
