@@ -2,17 +2,18 @@
 
 A reference made on one platform (CPU vector extensions, library versions: `mtif.results.platform_id`) is compared with
 the reference the same code made on another. Typically the committed references of an earlier revision (CI then ran on
-that platform) are compared with the ones `mtif reproduce --quick --accept` just wrote here. Per notebook, over its network
-metrics (rtol 0) present in both, the largest difference of a value or a standard error is written to
+that platform) are compared with the ones `mtif reproduce --quick --accept` just wrote here. Per summary (chapter 12's CelebA
+and linear parts apart), over its network metrics (rtol 0) present in both, the largest difference of a value or a standard error is written to
 tests/reference/tolerances.csv as `cross_platform_max_diff`. Twice that, and never below the same-platform `atol` or an
 earlier measurement, is written as `cross_platform_atol`: the tolerance a network metric gets on a platform other than
 the one that made its reference (`check_reference`). A chapter with no new measurement keeps what it had.
 
     python scripts/measure_cross_platform.py --old REV [--only 10 12 ...]
 
-Measured on 2026-12-03 with --old 95831ae (references accepted on the earlier CI machine, AVX512F without FP16/AMX)
-against references accepted here (x86_64 avx2+avx512f+avx512_bf16+avx512_fp16+amx_tile, the same library versions):
-see the table this prints and tolerances.csv.
+Measured on 2026-12-03 with --old f0cbc59 (the references CI had passed with on the earlier machine, whose CPU was not
+recorded) against references accepted here (x86_64 avx2+avx512f+avx512_bf16+avx512_fp16+amx_tile; torch 2.13.0+cpu,
+numpy 2.4.6, scipy 1.17.1, scikit-learn 1.9.1, pillow 13.0.0): largest move 2.6e-3 (10_celeba), 0.095
+(12_relatedness_celeba), 0 (12_relatedness_linear), 3.1e-3 (17), 6.3e-3 (23), 3.7e-6 (93); see tolerances.csv.
 """
 import argparse, io, subprocess, sys
 from pathlib import Path
@@ -21,12 +22,6 @@ import numpy as np, pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from mtif.results import read_reference, NETWORK_FLOOR
-
-def notebook_of(chapter: str) -> str:
-    "The notebook stem that writes a summary chapter (`12_relatedness_celeba` -> `12_relatedness`)."
-    hits = sorted(p.stem for p in (ROOT / "nbs").glob(f"{chapter[:2]}_*.ipynb"))
-    if len(hits) != 1: raise ValueError(f"no single notebook for {chapter}: {hits}")
-    return hits[0]
 
 def old_reference(rev: str, name: str) -> pd.DataFrame | None:
     r = subprocess.run(["git", "show", f"{rev}:tests/reference/{name}"], cwd=ROOT, capture_output=True, text=True)
@@ -49,7 +44,7 @@ def main():
         both = n.index.intersection(o.index)
         d = (n.loc[both] - o.loc[both]).abs().to_numpy()
         d = d[~np.isnan(d)]
-        rows.append(dict(chapter=notebook_of(chapter), summary=chapter, metrics=len(both), max_diff=float(d.max()) if d.size else 0.0,
+        rows.append(dict(chapter=chapter, metrics=len(both), max_diff=float(d.max()) if d.size else 0.0,
                          moved=int((d > 0).sum()), platforms=f"{'; '.join(sorted(po)) or 'unrecorded'} -> {'; '.join(sorted(pn))}"))
     if not rows: sys.exit("no reference was re-accepted on another platform since --old: nothing to measure")
     t = pd.DataFrame(rows)
