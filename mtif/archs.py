@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .checks import stream_seed
 from .data import MultitaskData
 from .nets import MultitaskNet, SharedBottom, cnn_encoder, mlp_encoder
 
@@ -26,7 +27,7 @@ def architecture(name: str, data: MultitaskData, seed: int = 0, **kw) -> nn.Modu
     "Build architecture `name` for `data`, initialized from `seed` (the global RNG is left untouched)."
     if name not in ARCHITECTURES: raise ValueError(f"unknown architecture {name!r}; choose from {sorted(ARCHITECTURES)}")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(stream_seed(seed, "init"))
         return ARCHITECTURES[name](data, **kw)
 
 def _expert_factory(data: MultitaskData, hidden: int, channels):

@@ -11,9 +11,10 @@ import torch
 from scipy.linalg import LinAlgWarning
 
 # %% auto #0
-__all__ = ['TASK_TYPES', 'COND_WARN', 'ConvergenceWarning', 'IllConditionedWarning', 'CacheRebuiltWarning', 'NotStationaryError',
-           'check_int', 'check_scalar', 'check_array', 'type_of_target', 'check_labels', 'content_hash', 'DataStamp',
-           'cholesky_condition', 'atomic_write', 'save_json', 'save_npy', 'npy_problem']
+__all__ = ['TASK_TYPES', 'COND_WARN', 'PERTURB_ENV', 'PERTURB_STREAMS', 'ConvergenceWarning', 'IllConditionedWarning',
+           'CacheRebuiltWarning', 'NotStationaryError', 'check_int', 'check_scalar', 'check_array', 'type_of_target',
+           'check_labels', 'content_hash', 'DataStamp', 'cholesky_condition', 'atomic_write', 'save_json', 'save_npy',
+           'npy_problem', 'perturbation', 'stream_seed']
 
 # %% ../nbs/00_checks.ipynb #66744ac8
 class ConvergenceWarning(UserWarning):
@@ -168,3 +169,24 @@ def npy_problem(path, shape=None, dtype=None) -> str | None:
     need = offset + int(np.prod(shp)) * dt.itemsize
     if path.stat().st_size != need: return f"{path} is {path.stat().st_size} bytes, expected {need} (truncated or corrupt)"
     return None
+
+# %% ../nbs/00_checks.ipynb #perturbx
+PERTURB_ENV = "MTIF_PERTURB"
+PERTURB_STREAMS = ("init", "order", "projection")
+
+def perturbation() -> int:
+    "This process's perturbation index: `$MTIF_PERTURB` as a non-negative integer, 0 when unset (no perturbation)."
+    v = os.environ.get(PERTURB_ENV, "").strip()
+    if not v: return 0
+    try: p = int(v)
+    except ValueError: raise ValueError(f"{PERTURB_ENV} must be a non-negative integer (a perturbation index), got {v!r}") from None
+    if p < 0: raise ValueError(f"{PERTURB_ENV} must be a non-negative integer (a perturbation index), got {p}")
+    return p
+
+def stream_seed(seed: int, stream: str) -> int:
+    """The seed random stream `stream` (`PERTURB_STREAMS`) uses for `seed`: `seed` itself, or under `$MTIF_PERTURB=p > 0`
+    a seed in [0, 2**32) of its own for each (seed, stream, p)."""
+    if stream not in PERTURB_STREAMS: raise ValueError(f"unknown random stream {stream!r}: one of {PERTURB_STREAMS}")
+    p = perturbation()
+    if p == 0: return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}|{stream}|{p}".encode()).digest()[:4], "little")

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import MultitaskData, default_device
-from .checks import check_int, check_scalar, check_labels
+from .checks import check_int, check_scalar, check_labels, perturbation, stream_seed
 
 # %% auto #0
 __all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
@@ -75,7 +75,7 @@ class SharedBottom(MultitaskNet):
 def shared_bottom(data: MultitaskData, hidden: int = 128, out_dim: int = 1, seed: int = 0, channels=(32, 64)) -> SharedBottom:
     "A `SharedBottom` sized for `data` (a CNN for images, an MLP for vectors), initialized from `seed` (global RNG untouched)."
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(stream_seed(seed, "init"))
         shape = data.meta.get("image_shape")
         enc = cnn_encoder(shape, channels, hidden) if shape else mlp_encoder(data.d, hidden)
         return SharedBottom(enc, hidden, data.K, out_dim, shape)
@@ -141,7 +141,7 @@ def same_inputs(data: MultitaskData, split: str = "train") -> bool:
     return all(X is Xs[0] or (X.shape == Xs[0].shape and X.dtype == Xs[0].dtype and torch.equal(X, Xs[0])) for X in Xs)
 
 def _task_order(seed: int, k: int, n: int, epoch: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(1_000_003 * seed + 7919 * k + epoch)
+    g = torch.Generator().manual_seed(1_000_003 * stream_seed(seed, "order") + 7919 * k + epoch)
     return torch.randperm(n, generator=g)
 
 def _train_inputs(model, data: MultitaskData, task_type: str, tasks, weights, multilabel, device):
@@ -298,6 +298,7 @@ def _digest(tensors, text: str = "") -> str:
 def _run_key(model, data, weighting, W, active, shared, task_type, **settings) -> dict:
     "Fingerprints of what a training run depends on (settings, data, weights, rule; initial parameters), so that a checkpoint is only resumed by the same run."
     rule = getattr(weighting, "name", getattr(weighting, "__name__", type(weighting).__name__))
+    settings = dict(settings, perturbation=perturbation()) if perturbation() else settings   # a perturbed run resumes only itself
     text = repr((sorted(settings.items()), type(model).__name__, rule, active, shared, task_type, data.sizes("train")))
     return dict(settings=_digest([y for _, y in data.train] + ([W] if W is not None else []), text),
                 params=_digest(model.state_dict().values()))

@@ -12,11 +12,12 @@ import scipy.stats
 from . import paper
 
 # %% auto #0
-__all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'EXACT_TOL', 'NETWORK_FLOOR', 'REF_COLUMNS', 'PLATFORM_FLAGS', 'PLATFORM_LIBS',
-           'NOT_REPRODUCED', 'MARKERS', 'figure_dir', 'sem', 'set_style', 'paired_long', 'agreement_scatter',
-           'relatedness_heatmaps', 'record', 'read_summary', 'task_rows', 'fmt', 'show', 'beside_paper', 'platform_id',
-           'network_tolerance', 'reference_of', 'read_reference', 'check_reference', 'accept_reference',
-           'apply_tolerances', 'load_summaries', 'md_table', 'fidelity_report', 'readme_results', 'update_readme']
+__all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'OLD_KINDS', 'EXACT_TOL', 'STOCHASTIC_FLOOR', 'FALSE_ALARM', 'REF_COLUMNS',
+           'PLATFORM_FLAGS', 'PLATFORM_LIBS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir', 'sem', 'set_style',
+           'paired_long', 'agreement_scatter', 'relatedness_heatmaps', 'record', 'read_summary', 'task_rows', 'fmt',
+           'show', 'beside_paper', 'platform_id', 'spread_factor', 'stochastic_tolerance', 'reference_of',
+           'read_reference', 'check_reference', 'accept_reference', 'measured_spread', 'apply_spread',
+           'unmeasured_spreads', 'load_summaries', 'md_table', 'fidelity_report', 'readme_results', 'update_readme']
 
 # %% ../nbs/92_results.ipynb #d80c4f4b
 def figure_dir(quick: bool, fig_dir: str | os.PathLike | None = None) -> Path:
@@ -86,7 +87,8 @@ def relatedness_heatmaps(mats: dict, names=None, title: str = "", height: float 
 
 # %% ../nbs/92_results.ipynb #d6c557c4
 COLUMNS = ["chapter", "metric", "task", "value", "se", "n", "table", "row", "paper", "paper_se", "paper_se_max", "verdict", "kind", "note"]
-KINDS = ("exact", "network", "timing")
+KINDS = ("exact", "stochastic", "timing")
+OLD_KINDS = {"network": "stochastic"}     # the earlier name, in summaries written before the rename
 
 def _real(x, what: str, row: dict) -> float:
     if x is None: return math.nan
@@ -113,7 +115,7 @@ def record(out: str | os.PathLike, chapter: str, rows: list[dict]) -> pd.DataFra
         if "metric" not in r or "value" not in r: raise ValueError(f"each row needs 'metric' and 'value': {r}")
         unknown = set(r) - {"metric", "value", "se", "n", "task", "table", "row", "column", "paper", "paper_se", "kind", "note"}
         if unknown: raise ValueError(f"unknown keys {sorted(unknown)} in {r}")
-        kind = r.get("kind", "exact")
+        kind = OLD_KINDS.get(r.get("kind", "exact"), r.get("kind", "exact"))
         if kind not in KINDS: raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         key = (r["metric"], r.get("task"))
         if key in seen: raise ValueError(f"metric {r['metric']!r} (task {r.get('task')!r}) is recorded twice in {chapter}")
@@ -137,6 +139,7 @@ def read_summary(path: str | os.PathLike) -> pd.DataFrame:
     if missing: raise ValueError(f"{path} is not a summary written by mtif.results.record: missing columns {sorted(missing)}")
     df = df.astype({"n": "Int64", "table": "Int64"})
     for c in ("task", "row"): df[c] = df[c].replace("", None)
+    df["kind"] = df["kind"].replace(OLD_KINDS)
     return df[COLUMNS]
 
 # %% ../nbs/92_results.ipynb #bdf8f7d6
@@ -191,17 +194,18 @@ def beside_paper(df: pd.DataFrame, n: int, metric: str | None = None, digits: in
     return pd.DataFrame(out, index=tasks).T
 
 # %% ../nbs/92_results.ipynb #fcbd3827
-EXACT_TOL = (1e-8, 1e-10)      # (relative, absolute): deterministic float64
-NETWORK_FLOOR = 1e-6           # absolute, for a network chapter whose summation-order spread was not measured
-REF_COLUMNS = ["chapter", "metric", "task", "value", "se", "rtol", "atol", "platform"]
+EXACT_TOL = (1e-8, 1e-10)      # (relative, absolute): deterministic float64, the same on every platform
+STOCHASTIC_FLOOR = 1e-6        # absolute: a stochastic metric that no perturbation moved, or one not yet measured
+FALSE_ALARM = 1e-3             # per stochastic metric: the chance that another machine's draw fails its tolerance
+REF_COLUMNS = ["chapter", "metric", "task", "kind", "value", "se", "rtol", "atol", "atol_se", "spread", "spread_se", "runs", "platform"]
 PLATFORM_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile")   # the CPU features whose kernels sum in another order
 PLATFORM_LIBS = ("torch", "numpy", "scipy", "scikit-learn", "pillow")
 
 def _key(df): return list(zip(df.metric, df.task.fillna("")))
 
 def platform_id() -> str:
-    """What a network number's last bits depend on besides the code: the CPU architecture, the vector extensions its
-    kernels can use (`PLATFORM_FLAGS`, read from /proc/cpuinfo where there is one) and the numerical libraries' versions."""
+    """Where a reference was made (for the record; tolerances do not depend on it): the CPU architecture, the vector
+    extensions its kernels can use (`PLATFORM_FLAGS`, from /proc/cpuinfo where there is one), the libraries' versions."""
     import importlib.metadata as md, platform
     try: flags = set(" ".join(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split())
     except OSError: flags = set()
@@ -211,28 +215,38 @@ def platform_id() -> str:
         except md.PackageNotFoundError: return "none"
     return f"{platform.machine()} {isa}; " + ", ".join(f"{p} {ver(p)}" for p in PLATFORM_LIBS)
 
-def network_tolerance(chapter: str, tolerances: pd.DataFrame | None, column: str = "atol") -> float:
-    """The measured absolute tolerance of a network chapter (`tolerances.csv`; `90_benchmarks` serves `90_benchmarks_cpu`),
-    else the floor. `column="cross_platform_atol"`: the one measured between two platforms (falls back to `atol`)."""
-    if tolerances is None or tolerances.empty: return NETWORK_FLOOR
-    hit = tolerances[[chapter == c or chapter.startswith(c + "_") for c in tolerances.chapter]]
-    if not len(hit): return NETWORK_FLOOR
-    col = hit[column] if column in hit and hit[column].notna().any() else hit.atol
-    return float(max(col.max(), hit.atol.max()))
+def spread_factor(runs: int, false_alarm: float = FALSE_ALARM) -> float:
+    "How many measured standard deviations a stochastic metric may move: sqrt(2) t_{runs-1}(1 - false_alarm/2)."
+    if int(runs) < 3: raise ValueError(f"a spread needs at least 3 runs to set a tolerance, got {runs}")
+    return math.sqrt(2) * float(scipy.stats.t.ppf(1 - false_alarm / 2, int(runs) - 1))
 
-def reference_of(df: pd.DataFrame, tolerances: pd.DataFrame | None = None, platform: str = "") -> pd.DataFrame:
-    "The reference rows of a summary: every non-timing metric with its tolerance, and the platform that made it."
-    d = df[df.kind != "timing"]
-    tol = np.array([EXACT_TOL if k == "exact" else (0.0, network_tolerance(c, tolerances)) for k, c in zip(d.kind, d.chapter)]).reshape(-1, 2)
-    return pd.DataFrame(dict(chapter=d.chapter, metric=d.metric, task=d.task, value=d.value, se=d.se, rtol=tol[:, 0], atol=tol[:, 1],
+def stochastic_tolerance(value: float, spread: float, runs: float) -> float:
+    """Absolute tolerance of a stochastic number from its measured spread (sample s.d. over `runs` perturbed runs):
+    `spread_factor(runs) * spread` (at least `STOCHASTIC_FLOOR`); `inf` (dropped: no regression signal) when the
+    spread is as large as |value| or infinite; the floor when not measured (`spread` NaN)."""
+    if math.isnan(spread) or math.isnan(runs) or runs < 3: return STOCHASTIC_FLOOR
+    if math.isinf(spread) or (spread > 0 and not math.isnan(value) and spread >= abs(value)): return math.inf
+    return max(STOCHASTIC_FLOOR, spread_factor(runs) * spread)
+
+def reference_of(df: pd.DataFrame, platform: str = "") -> pd.DataFrame:
+    "The reference rows of a summary: every non-timing metric with its kind and tolerance (stochastic ones unmeasured)."
+    d = df[df.kind.replace(OLD_KINDS) != "timing"]
+    kind = d.kind.replace(OLD_KINDS).to_numpy()
+    ex = kind == "exact"
+    return pd.DataFrame(dict(chapter=d.chapter, metric=d.metric, task=d.task, kind=kind, value=d.value, se=d.se,
+                             rtol=np.where(ex, EXACT_TOL[0], 0.0), atol=np.where(ex, EXACT_TOL[1], STOCHASTIC_FLOOR),
+                             atol_se=np.where(ex, EXACT_TOL[1], STOCHASTIC_FLOOR), spread=np.nan, spread_se=np.nan, runs=0,
                              platform=platform), columns=REF_COLUMNS).reset_index(drop=True)
 
 # %% ../nbs/92_results.ipynb #24465f70
 def read_reference(path: str | os.PathLike) -> pd.DataFrame:
-    "A reference file; one written before platforms were recorded gets `platform` \"\" (unrecorded)."
-    r = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "platform": str}, keep_default_na=False,
-                    na_values={c: [""] for c in ["value", "se", "rtol", "atol"]}).replace({"task": {"": None}})
-    return r.assign(platform=r.platform if "platform" in r else "")[REF_COLUMNS]
+    "A reference file (`REF_COLUMNS`), refused with its name if it lacks a column (one written before kinds and spreads)."
+    r = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "kind": str, "platform": str}, keep_default_na=False,
+                    na_values={c: [""] for c in ["value", "se", "rtol", "atol", "atol_se", "spread", "spread_se", "runs"]})
+    missing = set(REF_COLUMNS) - set(r.columns)
+    if missing: raise ValueError(f"{path} is not a regression reference of this version: missing columns {sorted(missing)}; "
+                                 "rewrite it with `mtif reproduce --quick --accept`, then `python scripts/measure_spread.py`")
+    return r.replace({"task": {"": None}})[REF_COLUMNS]
 
 def _moved(ref: float, now: float, rtol: float, atol: float) -> bool:
     if math.isnan(ref) and math.isnan(now): return False
@@ -240,12 +254,17 @@ def _moved(ref: float, now: float, rtol: float, atol: float) -> bool:
     if math.isinf(ref) or math.isinf(now): return ref != now
     return abs(now - ref) > atol + rtol * abs(ref)
 
-def check_reference(summary: pd.DataFrame, reference: pd.DataFrame, tolerances: pd.DataFrame | None = None,
-                    platform: str | None = None) -> list[str]:
-    """One line per difference between a chapter's summary and its reference: moved values or s.e., new or missing metrics.
-    A network metric (rtol 0) whose reference another platform made (`platform_id`, default this machine's) is held to
-    the chapter's cross-platform tolerance (`tolerances`, column `cross_platform_atol`) where that is wider."""
-    here = platform_id() if platform is None else platform
+def _why(r, what: str) -> str:
+    if r.kind == "exact": return f"exact: rtol {r.rtol:g}, atol {r.atol:g}"
+    s, a = (r.spread, r.atol) if what == "value" else (r.spread_se, r.atol_se)
+    if math.isnan(s): return f"stochastic, spread not measured: atol {a:g} (floor)"
+    return f"stochastic: atol {a:.3g} = {a / s if s > 0 else 0:.2f} x spread {s:.3g} over {int(r.runs)} runs" if s > 0 else \
+           f"stochastic: atol {a:g} (no run moved it)"
+
+def check_reference(summary: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
+    """One line per difference between a chapter's summary and its reference: a value or s.e. moved beyond its
+    tolerance (exact: relative; stochastic: from its measured spread, `inf` for a dropped one), a kind that changed,
+    new or missing metrics. The same on every platform."""
     now, ref = reference_of(summary), reference
     nk, rk = dict(zip(_key(now), now.itertuples())), dict(zip(_key(ref), ref.itertuples()))
     lines = []
@@ -253,39 +272,92 @@ def check_reference(summary: pd.DataFrame, reference: pd.DataFrame, tolerances: 
         name = r.metric + (f" [{r.task}]" if k[1] else "")
         if k not in nk: lines.append(f"{r.chapter} | {name} | reference {fmt(r.value, r.se, 6)} | now missing"); continue
         c = nk[k]
-        elsewhere = r.rtol == 0 and (getattr(r, "platform", "") or "") != here
-        atol = max(r.atol, network_tolerance(r.chapter, tolerances, "cross_platform_atol")) if elsewhere else r.atol
-        for what, a, b in (("value", r.value, c.value), ("s.e.", r.se, c.se)):
-            if _moved(a, b, r.rtol, atol):
-                lines.append(f"{r.chapter} | {name} ({what}) | reference {a:.10g} | now {b:.10g} | tolerance rtol {r.rtol:g}, atol {atol:g}"
-                             + (f" | reference made on another platform ({getattr(r, 'platform', '') or 'unrecorded'}; here {here})" if elsewhere else ""))
+        if c.kind != r.kind: lines.append(f"{r.chapter} | {name} | reference kind {r.kind} | now {c.kind}"); continue
+        for what, a, b, at in (("value", r.value, c.value, r.atol), ("s.e.", r.se, c.se, r.atol_se)):
+            if _moved(a, b, r.rtol, at):
+                lines.append(f"{r.chapter} | {name} ({what}) | reference {a:.10g} | now {b:.10g} | {_why(r, what)}")
     for k, c in nk.items():
         if k not in rk: lines.append(f"{c.chapter} | {c.metric}" + (f" [{c.task}]" if k[1] else "") + f" | not in the reference | now {c.value:.10g}")
     return lines
 
 # %% ../nbs/92_results.ipynb #165d0637
+def _with_tolerance(r: pd.DataFrame) -> pd.DataFrame:
+    "Stochastic rows' tolerances recomputed from their value, spread and runs."
+    r = r.copy(); st = r.kind == "stochastic"
+    r.loc[st, "atol"] = [stochastic_tolerance(v, s, n) for v, s, n in zip(r.value[st], r.spread[st], r.runs[st])]
+    r.loc[st, "atol_se"] = [stochastic_tolerance(v, s, n) for v, s, n in zip(r.se[st], r.spread_se[st], r.runs[st])]
+    return r
+
+def _write_reference(r: pd.DataFrame, path: Path):
+    from mtif.checks import atomic_write
+    atomic_write(path, lambda tmp: r[REF_COLUMNS].to_csv(tmp, index=False, float_format="%.17g"))
+
 def accept_reference(summary: pd.DataFrame, reference_dir: str | os.PathLike) -> list[str]:
-    "Rewrite `reference_dir/summary_<chapter>.csv` from a summary; return the changes accepted (as `check_reference` lines)."
+    """Rewrite `reference_dir/summary_<chapter>.csv` from a summary; return the changes accepted (as `check_reference`
+    lines). A stochastic metric keeps its measured spread while its value and s.e. stay within their old tolerance;
+    one that moved further, or is new, is left unmeasured (`unmeasured_spreads`)."""
     chapter = summary.chapter.iloc[0]
     path = Path(reference_dir) / f"summary_{chapter}.csv"
-    tolf = Path(reference_dir) / "tolerances.csv"
-    tol = pd.read_csv(tolf) if tolf.exists() else None
-    old = read_reference(path) if path.exists() else pd.DataFrame(columns=REF_COLUMNS)
-    changes = check_reference(summary, old, tol) if len(old) else [f"{chapter} | new reference with {len(reference_of(summary, tol))} metrics"]
+    try: old = read_reference(path) if path.exists() else pd.DataFrame(columns=REF_COLUMNS)
+    except ValueError: old, earlier = pd.DataFrame(columns=REF_COLUMNS), True     # an earlier format: replaced whole
+    else: earlier = False
+    changes = check_reference(summary, old) if len(old) else [f"{chapter} | new reference with {len(reference_of(summary))} metrics"
+                                                              + (" (replacing one of an earlier format)" if earlier else "")]
+    new = reference_of(summary, platform_id())
+    ok = {k: r for k, r in zip(_key(old), old.itertuples())
+          if r.kind == "stochastic" and not math.isnan(r.spread)}
+    for i, k in enumerate(_key(new)):
+        r = ok.get(k)
+        if r is None or new.at[i, "kind"] != "stochastic": continue
+        if _moved(r.value, new.at[i, "value"], 0.0, r.atol) or _moved(r.se, new.at[i, "se"], 0.0, r.atol_se): continue
+        new.loc[i, ["spread", "spread_se", "runs"]] = [r.spread, r.spread_se, r.runs]
     path.parent.mkdir(parents=True, exist_ok=True)
-    reference_of(summary, tol, platform_id()).to_csv(path, index=False, float_format="%.17g")
+    _write_reference(_with_tolerance(new), path)
     return changes
-def apply_tolerances(reference_dir: str | os.PathLike) -> list[str]:
-    "Give every network metric (rtol 0) of every reference in `reference_dir` its chapter's measured tolerance from `tolerances.csv`."
-    ref_dir = Path(reference_dir); tol = pd.read_csv(ref_dir / "tolerances.csv")
+
+def measured_spread(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per stochastic metric of the summaries of several runs of one chapter (the committed run and perturbed ones):
+    the sample s.d. (ddof 1) of its value and of its s.e. over the runs, and the number of runs. A metric that is NaN
+    in some runs but not all gets spread `inf` (dropped)."""
+    d = pd.concat([s.assign(run=i) for i, s in enumerate(runs)], ignore_index=True)
+    d = d[d.kind.replace(OLD_KINDS) == "stochastic"].assign(task=lambda x: x.task.fillna(""))
+    def sd(x):
+        x = np.asarray(x, dtype=float); nan = np.isnan(x)
+        if nan.all(): return 0.0
+        return math.inf if nan.any() else float(np.std(x, ddof=1)) if x.size > 1 else math.nan
+    g = d.groupby(["chapter", "metric", "task"], sort=False)
+    out = g.agg(spread=("value", sd), spread_se=("se", sd), runs=("run", "nunique")).reset_index()
+    return out.replace({"task": {"": None}})
+
+def apply_spread(reference_dir: str | os.PathLike, spreads: pd.DataFrame) -> list[str]:
+    "Write measured spreads (`measured_spread`) into the references of `reference_dir`, tolerances following; the changes."
     changed = []
-    for f in sorted(ref_dir.glob("summary_*.csv")):
-        r = read_reference(f); net = r.rtol == 0
-        if not net.any(): continue
-        new = network_tolerance(r.chapter.iloc[0], tol)
-        if (r.loc[net, "atol"] != new).any(): changed.append(f"{f.stem[len('summary_'):]}: atol {r.loc[net, 'atol'].max():g} -> {new:g}")
-        r.loc[net, "atol"] = new; r.to_csv(f, index=False, float_format="%.17g")
+    for chapter, g in spreads.groupby("chapter"):
+        path = Path(reference_dir) / f"summary_{chapter}.csv"
+        if not path.exists(): raise FileNotFoundError(f"no reference {path} for the spreads of {chapter}: accept the chapter first")
+        r = read_reference(path)
+        sp = {(m, t or ""): x for m, t, x in zip(g.metric, g.task, g.itertuples())}
+        for i, k in enumerate(_key(r)):
+            x = sp.get(k)
+            if x is None or r.at[i, "kind"] != "stochastic": continue
+            r.loc[i, ["spread", "spread_se", "runs"]] = [x.spread, x.spread_se, x.runs]
+        new = _with_tolerance(r)
+        old = read_reference(path)
+        n = int(((old.atol != new.atol) | (old.spread.fillna(-1) != new.spread.fillna(-1))).sum())
+        dropped = int(((new.kind == "stochastic") & np.isinf(new.atol)).sum())
+        changed.append(f"{chapter}: {n} of {int((new.kind == 'stochastic').sum())} stochastic tolerances set from spreads over "
+                       f"{int(g.runs.max())} runs ({dropped} dropped: spread as large as the value)")
+        _write_reference(new, path)
     return changed
+
+def unmeasured_spreads(reference_dir: str | os.PathLike) -> list[str]:
+    "Stochastic metrics of the references in `reference_dir` whose spread was never measured (held to the floor)."
+    out = []
+    for f in sorted(Path(reference_dir).glob("summary_*.csv")):
+        r = read_reference(f)
+        out += [f"{c} | {m}" + (f" [{t}]" if t else "") for c, m, t, k, s in zip(r.chapter, r.metric, r.task, r.kind, r.spread)
+                if k == "stochastic" and math.isnan(s)]
+    return out
 
 # %% ../nbs/92_results.ipynb #77871fe6
 NOT_REPRODUCED: dict[int, str] = {}      # table -> why no chapter reproduces it (every table has a chapter now)

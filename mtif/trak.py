@@ -15,7 +15,7 @@ from .data import MultitaskData, default_device, pad_tasks
 from .hessian import BlockHessian, BlockSolver
 from .influence import target_solves, block_scores, block_task_scores, nan_pad, check_target
 from .nets import SharedBottom, check_task_labels
-from .checks import (CacheRebuiltWarning, check_int, content_hash, npy_problem, save_json, save_npy)
+from .checks import (CacheRebuiltWarning, check_int, content_hash, npy_problem, save_json, save_npy, stream_seed)
 
 # %% auto #0
 __all__ = ['PROJECTED_REMEDY', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer',
@@ -41,7 +41,7 @@ class Projector:
             self.P = torch.cat([self._block(c) for c in range(math.ceil(dim / chunk))])
     def _block(self, c: int) -> torch.Tensor:
         rows = min(self.chunk, self.dim - c * self.chunk)
-        g = torch.Generator(device=self.device).manual_seed(1_000_003 * self.seed + c)
+        g = torch.Generator(device=self.device).manual_seed(1_000_003 * stream_seed(self.seed, "projection") + c)
         if self.kind == "gaussian": M = torch.randn(rows, self.m, generator=g, device=self.device, dtype=self.dtype)
         else: M = torch.randint(0, 2, (rows, self.m), generator=g, device=self.device, dtype=self.dtype).mul_(2).sub_(1)
         return M.div_(math.sqrt(self.m))

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 import papermill as pm
 import pytest
-from mtif.cli import check_chapter
+from mtif.cli import check_chapter, kernel_manager_class
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = Path(os.environ.get("MTIF_NBS", ROOT / "nbs"))                       # overridable: tests/test_regression.py
@@ -18,7 +18,8 @@ def test_notebooks_found():
 def test_notebook_quick(nb, tmp_path):
     figs = tmp_path / "figs"
     pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=dict(quick=True, fig_dir=str(figs)),
-                        cwd=str(NBS), kernel_name="python3", progress_bar=False)
+                        cwd=str(NBS), kernel_name="python3", progress_bar=False,
+                        kernel_manager_class=kernel_manager_class())
     moved = check_chapter(figs, nb.stem, REFERENCE)
     assert not moved, (f"{len(moved)} number(s) of {nb.stem} moved against {REFERENCE} "
                        "(if intended: `mtif reproduce --quick --accept --only " + nb.stem[:2] + "`):\n" + "\n".join(moved))

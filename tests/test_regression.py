@@ -50,3 +50,25 @@ def test_quick_mode_is_deterministic(tmp_path):
         assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
         runs.append(read_summary(tmp_path / f"figs{i}" / "20_case_study" / "summary_20_case_study.csv"))
     pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
+
+def test_perturbation_reseeds_only_what_another_machine_draws_differently(monkeypatch):
+    """`MTIF_PERTURB=p` (what scripts/measure_spread.py sets) gives a network another initialization and data order and
+    the projector another matrix; unset, everything is as before; data draws are never perturbed."""
+    import torch
+    from mtif.data import make_synthetic, binarize
+    from mtif.nets import shared_bottom, _task_order
+    from mtif.trak import Projector
+    data = binarize(make_synthetic(K=3, n=40, d=5, seed=0, device="cpu"))
+    def draw():
+        w = torch.cat([p.detach().flatten() for p in shared_bottom(data, hidden=4, seed=0).parameters()])
+        return w, _task_order(0, 1, 30, 2), Projector(50, 8, seed=0, device="cpu").P, make_synthetic(K=3, n=40, d=5, seed=0, device="cpu").train[0][0]
+    monkeypatch.delenv("MTIF_PERTURB", raising=False)
+    base = draw()
+    monkeypatch.setenv("MTIF_PERTURB", "0")
+    assert all(torch.equal(a, b) for a, b in zip(base, draw()))           # 0: no perturbation
+    monkeypatch.setenv("MTIF_PERTURB", "1")
+    one = draw()
+    assert not torch.equal(base[0], one[0]) and not torch.equal(base[1], one[1]) and not torch.equal(base[2], one[2])
+    assert torch.equal(base[3], one[3])                                    # the data are the data
+    monkeypatch.setenv("MTIF_PERTURB", "2")
+    assert not torch.equal(one[0], draw()[0])

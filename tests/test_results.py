@@ -38,3 +38,24 @@ def test_issue14_status_reads_the_committed_per_seed_csvs(capsys):
     line = next(l for l in out.splitlines() if l.strip().startswith("EW "))
     assert f"{d.mean():+.2f} ± {d.std(ddof=1) / np.sqrt(len(d)):.2f} (n={len(d)})" in line, line
     assert re.search(r"CPU hours left .* total \d+\.\d", out)
+
+def test_every_reference_declares_its_kind_and_its_tolerance_follows_from_it():
+    """The regression references: each metric's kind is exact or stochastic; an exact one has the floating-point
+    tolerance; a stochastic one has a measured spread, and its tolerance is the one that spread gives (so a hand-raised
+    tolerance is caught); a dropped one (spread as large as its value) is the only kind with an infinite tolerance."""
+    import math
+    from mtif.results import read_reference, unmeasured_spreads, stochastic_tolerance, EXACT_TOL
+    ref = ROOT / "tests" / "reference"
+    assert not unmeasured_spreads(ref), ("stochastic metrics without a measured spread: run `python scripts/measure_spread.py "
+                                          "--only NN` for them:\n" + "\n".join(unmeasured_spreads(ref)[:20]))
+    files = sorted(ref.glob("summary_*.csv"))
+    assert len(files) >= 15 and not list(ref.glob("tolerances*.csv"))
+    for f in files:
+        r = read_reference(f)
+        assert set(r.kind) <= {"exact", "stochastic"}, f
+        ex, st = r[r.kind == "exact"], r[r.kind == "stochastic"]
+        assert (ex.rtol == EXACT_TOL[0]).all() and (ex.atol == EXACT_TOL[1]).all() and (ex.atol_se == EXACT_TOL[1]).all(), f
+        assert (st.rtol == 0).all() and (st.runs >= 3).all(), f
+        for x in st.itertuples():
+            assert x.atol == stochastic_tolerance(x.value, x.spread, x.runs), (f.name, x.metric, x.task, x.atol)
+            assert x.atol_se == stochastic_tolerance(x.se, x.spread_se, x.runs), (f.name, x.metric, x.task, x.atol_se)
