@@ -180,7 +180,9 @@ def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, 
     elif len(table): print("\n" + show(table).to_string(index=False))
     slow = sorted(times.items(), key=lambda kv: -kv[1])
     print(f"\n{len(times)} chapters, {sum(times.values()):.0f} s of chapter time; slowest: " + ", ".join(f"{k} {v:.0f}s" for k, v in slow[:5]))
-    if accept: print(f"\naccepted into {reference}:\n" + ("\n".join(accepted) if accepted else "no change"))
+    if accept:
+        print(f"\naccepted into {reference}:\n" + ("\n".join(accepted) if accepted else "no change"))
+        for l in moved: print(l)
     elif quick:
         print(f"\nregression check against {reference}: " + (f"{len(moved)} metric(s) moved" if moved else "every metric within tolerance"))
         for l in moved: print(l)

@@ -8,7 +8,7 @@ sample s.d. over the RUNS values (and that of its standard error) is written int
 follows (`mtif.results.stochastic_tolerance`: sqrt(2) t_{RUNS-1}(1 - 1e-3/2) x s.d.; dropped when the s.d. is as large as
 the value). Exact metrics are untouched.
 
-    MTIF_DATA=../shared/data python scripts/measure_spread.py [--runs 8] [--only 10 12 ...] [--workers 2]
+    MTIF_DATA=../shared/data python scripts/measure_spread.py [--runs 6] [--only 10 12 ...] [--workers 2]
 
 Resumable: each perturbed run of a chapter lands in runs/spread/p<p>/<chapter>/ with a key of the sources it ran
 (the notebook and the package); a run whose key still matches is not repeated. Validate afterwards with perturbations
@@ -47,13 +47,14 @@ def run_perturbed(p: int, todo: list[Path], out: Path, workers: int) -> float:
            "--out", str(d / "executed"), "--workers", str(workers)]
     r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     failed = [nb.stem for nb in stale if not chapter_summaries(d / nb.stem, nb.stem)]
+    for nb in stale:                                  # what ran is kept for the next attempt
+        if nb.stem not in failed: (d / f"{nb.stem}.key").write_text(sources_key(nb))
     if failed: sys.exit(f"perturbation {p}: {failed} wrote no summary (exit {r.returncode}):\n{r.stderr[-3000:]}")
-    for nb in stale: (d / f"{nb.stem}.key").write_text(sources_key(nb))
     return time.perf_counter() - t
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=8, help="runs per metric, the committed one included (default 8)")
+    ap.add_argument("--runs", type=int, default=6, help="runs per metric, the committed one included (default 6)")
     ap.add_argument("--only", nargs="+", help="chapters by number or name (default: every chapter with a stochastic metric)")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="chapters run at once")
     ap.add_argument("--dir", default=str(ROOT / "runs" / "spread"), help="where the perturbed runs go (default runs/spread)")
