@@ -35,7 +35,7 @@ def moves(run: Path) -> pd.DataFrame:
             rows.append(dict(summary=ref.stem[len("summary_"):], kind=kind, metrics=len(k), moved=int((d > 0).sum()),
                              max_move=float(d.max()) if d.notna().any() else 0.0,
                              max_share_of_tol=float(share.max()) if share.notna().any() else 0.0,
-                             dropped=int((~live).sum()), missing=len(r) - len(both)))
+                             dropped=int((~live).sum()) if kind == "stochastic" else 0, missing=len(r) - len(both)))
     return pd.DataFrame(rows)
 
 if __name__ == "__main__":
