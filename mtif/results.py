@@ -335,14 +335,13 @@ def apply_spread(reference_dir: str | os.PathLike, spreads: pd.DataFrame) -> lis
     for chapter, g in spreads.groupby("chapter"):
         path = Path(reference_dir) / f"summary_{chapter}.csv"
         if not path.exists(): raise FileNotFoundError(f"no reference {path} for the spreads of {chapter}: accept the chapter first")
-        r = read_reference(path)
+        old = read_reference(path); r = old.copy()
         sp = {(m, t or ""): x for m, t, x in zip(g.metric, g.task, g.itertuples())}
         for i, k in enumerate(_key(r)):
             x = sp.get(k)
             if x is None or r.at[i, "kind"] != "stochastic": continue
             r.loc[i, ["spread", "spread_se", "runs"]] = [x.spread, x.spread_se, x.runs]
         new = _with_tolerance(r)
-        old = read_reference(path)
         n = int(((old.atol != new.atol) | (old.spread.fillna(-1) != new.spread.fillna(-1))).sum())
         dropped = int(((new.kind == "stochastic") & np.isinf(new.atol)).sum())
         changed.append(f"{chapter}: {n} of {int((new.kind == 'stochastic').sum())} stochastic tolerances set from spreads over "

@@ -16,12 +16,12 @@ the spread never saw, e.g. `MTIF_PERTURB=101 mtif reproduce --quick` and `OMP_NU
 """
 import argparse, hashlib, os, subprocess, sys, time
 from pathlib import Path
-import pandas as pd
+import numpy as np, pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from mtif.cli import chapters, chapter_summaries
-from mtif.results import read_reference, read_summary, measured_spread, apply_spread, REF_COLUMNS
+from mtif.results import read_reference, read_summary, measured_spread, apply_spread, STOCHASTIC_FLOOR
 
 REFERENCE = ROOT / "tests" / "reference"
 
@@ -65,18 +65,19 @@ def main():
     for p in range(1, a.runs):
         s = run_perturbed(p, todo, out, a.workers)
         print(f"MTIF_PERTURB={p}: " + (f"ran in {s:.0f} s" if s else "every chapter already run with these sources"), flush=True)
-    spreads, rows = [], []
+    spreads = []
     for nb in todo:
         for ref in chapter_summaries(REFERENCE, nb.stem):
             base = read_reference(ref)[["chapter", "metric", "task", "kind", "value", "se"]]
-            runs = [base] + [read_summary(out / f"p{p}" / nb.stem / ref.name) for p in range(1, a.runs)]
-            sp = measured_spread(runs)
-            spreads.append(sp)
-            v = base[base.kind == "stochastic"].assign(task=lambda x: x.task.fillna("")).merge(sp.assign(task=sp.task.fillna("")), on=["chapter", "metric", "task"])
-            rows.append(dict(summary=ref.stem[len("summary_"):], stochastic=len(v), moved=int((v.spread > 0).sum()),
-                             median_spread=v.spread.median(), max_spread=v.spread[v.spread < float("inf")].max(),
-                             dropped=int((v.spread >= v.value.abs()).where(v.spread > 0, False).sum())))
+            spreads.append(measured_spread([base] + [read_summary(out / f"p{p}" / nb.stem / ref.name) for p in range(1, a.runs)]))
     for line in apply_spread(REFERENCE, pd.concat(spreads, ignore_index=True)): print(line)
+    rows = []                                        # what the references now hold
+    for ref in sorted(REFERENCE.glob("summary_*.csv")):
+        st = read_reference(ref).query("kind == 'stochastic'")
+        if st.empty: continue
+        rows.append(dict(summary=ref.stem[len("summary_"):], stochastic=len(st), moved=int((st.spread > 0).sum()),
+                         median_spread=st.spread.median(), dropped=int(np.isinf(st.atol.astype(float)).sum()),
+                         at_floor=int((st.atol == STOCHASTIC_FLOOR).sum())))
     print(pd.DataFrame(rows).to_string(index=False))
 
 if __name__ == "__main__":
