@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, re, shutil, sys, tempfile
 from pathlib import Path
-from .cli import find_nbs, chapters
+from .cli import find_nbs, chapters, kernel_manager_class
 
 # %% auto #0
 __all__ = ['QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_for_reading', 'book_chapters', 'build_book']
@@ -77,7 +77,7 @@ def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=N
         if chapter_kind(nb) == "module" and execute and nb.stem != "98_book":     # this chapter would build a book inside the book
             with tempfile.TemporaryDirectory() as figs:
                 pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(quick=True, fig_dir=figs), cwd=str(nbs),
-                                    progress_bar=False, kernel_name="python3")
+                                    progress_bar=False, kernel_name="python3", kernel_manager_class=kernel_manager_class())
             how[nb.stem] = "executed (quick)"
         elif chapter_kind(nb) == "experiment" and (executed / nb.name).exists():
             shutil.copy(executed / nb.name, dest / nb.name); how[nb.stem] = "full run"
