@@ -195,7 +195,7 @@ def beside_paper(df: pd.DataFrame, n: int, metric: str | None = None, digits: in
 
 # %% ../nbs/92_results.ipynb #fcbd3827
 EXACT_TOL = (1e-8, 1e-10)      # (relative, absolute): deterministic float64, the same on every platform
-STOCHASTIC_FLOOR = 1e-6        # absolute: a stochastic metric that no perturbation moved, or one not yet measured
+STOCHASTIC_FLOOR = 1e-6        # absolute: a stochastic metric whose spread is not measured yet
 FALSE_ALARM = 1e-3             # per stochastic metric: the chance that another machine's draw fails its tolerance
 REF_COLUMNS = ["chapter", "metric", "task", "kind", "value", "se", "rtol", "atol", "atol_se", "spread", "spread_se", "runs", "platform"]
 PLATFORM_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile")   # the CPU features whose kernels sum in another order
@@ -221,12 +221,15 @@ def spread_factor(runs: int, false_alarm: float = FALSE_ALARM) -> float:
     return math.sqrt(2) * float(scipy.stats.t.ppf(1 - false_alarm / 2, int(runs) - 1))
 
 def stochastic_tolerance(value: float, spread: float, runs: float) -> float:
-    """Absolute tolerance of a stochastic number from its measured spread (sample s.d. over `runs` perturbed runs):
-    `spread_factor(runs) * spread` (at least `STOCHASTIC_FLOOR`); `inf` (dropped: no regression signal) when the
-    spread is as large as the value's magnitude or infinite; the floor when not measured (`spread` NaN)."""
+    """Absolute tolerance of a stochastic number from its measured spread (sample s.d. over `runs` perturbed runs, pooled
+    over the metric's tasks by `measured_spread`): `spread_factor(runs) * spread`; `inf` (dropped: no regression
+    signal) when the spread is as large as the value's magnitude, infinite, or nil (no run moved it beyond
+    `STOCHASTIC_FLOOR`, which bounds nothing: another machine can still flip it); `STOCHASTIC_FLOOR` when not measured
+    yet (`spread` NaN)."""
     if math.isnan(spread) or math.isnan(runs) or runs < 3: return STOCHASTIC_FLOOR
-    if math.isinf(spread) or (spread > 0 and not math.isnan(value) and spread >= abs(value)): return math.inf
-    return max(STOCHASTIC_FLOOR, spread_factor(runs) * spread)
+    tol = spread_factor(runs) * spread
+    if tol <= STOCHASTIC_FLOOR or math.isinf(spread) or (not math.isnan(value) and spread >= abs(value)): return math.inf
+    return tol
 
 def reference_of(df: pd.DataFrame, platform: str = "") -> pd.DataFrame:
     "The reference rows of a summary: every non-timing metric with its kind and tolerance (stochastic ones unmeasured)."
@@ -317,8 +320,9 @@ def accept_reference(summary: pd.DataFrame, reference_dir: str | os.PathLike) ->
 
 def measured_spread(runs: list[pd.DataFrame]) -> pd.DataFrame:
     """Per stochastic metric of the summaries of several runs of one chapter (the committed run and perturbed ones):
-    the sample s.d. (ddof 1) of its value and of its s.e. over the runs, and the number of runs. A metric that is NaN
-    in some runs but not all gets spread `inf` (dropped)."""
+    the sample s.d. (ddof 1) of its value and of its s.e. over the runs, pooled over the metric's tasks (the largest
+    over its rows: one noise scale per metric), and the number of runs. A metric that is NaN in some runs but not all
+    gets spread `inf` (dropped)."""
     d = pd.concat([s.assign(run=i) for i, s in enumerate(runs)], ignore_index=True)
     d = d[d.kind.replace(OLD_KINDS) == "stochastic"].assign(task=lambda x: x.task.fillna(""))
     def sd(x):
@@ -327,6 +331,8 @@ def measured_spread(runs: list[pd.DataFrame]) -> pd.DataFrame:
         return math.inf if nan.any() else float(np.std(x, ddof=1)) if x.size > 1 else math.nan
     g = d.groupby(["chapter", "metric", "task"], sort=False)
     out = g.agg(spread=("value", sd), spread_se=("se", sd), runs=("run", "nunique")).reset_index()
+    fam = out.groupby(["chapter", "metric"], sort=False)
+    out["spread"], out["spread_se"] = fam.spread.transform("max"), fam.spread_se.transform("max")
     return out.replace({"task": {"": None}})
 
 def apply_spread(reference_dir: str | os.PathLike, spreads: pd.DataFrame) -> list[str]:
@@ -345,7 +351,7 @@ def apply_spread(reference_dir: str | os.PathLike, spreads: pd.DataFrame) -> lis
         n = int(((old.atol != new.atol) | (old.spread.fillna(-1) != new.spread.fillna(-1))).sum())
         dropped = int(((new.kind == "stochastic") & np.isinf(new.atol)).sum())
         changed.append(f"{chapter}: {n} of {int((new.kind == 'stochastic').sum())} stochastic tolerances set from spreads over "
-                       f"{int(g.runs.max())} runs ({dropped} dropped: spread as large as the value)")
+                       f"{int(g.runs.max())} runs ({dropped} dropped: spread zero, infinite or as large as the value)")
         _write_reference(new, path)
     return changed
 

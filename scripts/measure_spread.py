@@ -11,7 +11,7 @@ the value). Exact metrics are untouched.
     MTIF_DATA=../shared/data python scripts/measure_spread.py [--runs 6] [--only 10 12 ...] [--workers 2]
 
 Resumable: each perturbed run of a chapter lands in runs/spread/p<p>/<chapter>/ with a key of the sources it ran
-(the notebook and the package); a run whose key still matches is not repeated. Validate afterwards with perturbations
+(the notebook and the package); a run whose key still matches is not repeated (`--reuse`: none is). Validate afterwards with perturbations
 the spread never saw, e.g. `MTIF_PERTURB=101 mtif reproduce --quick` and `OMP_NUM_THREADS=2 pytest tests`.
 """
 import argparse, hashlib, os, subprocess, sys, time
@@ -59,11 +59,14 @@ def main():
     ap.add_argument("--only", nargs="+", help="chapters by number or name (default: every chapter with a stochastic metric)")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="chapters run at once")
     ap.add_argument("--dir", default=str(ROOT / "runs" / "spread"), help="where the perturbed runs go (default runs/spread)")
+    ap.add_argument("--reuse", action="store_true", help="use the runs on disk as they are, whatever sources made them (after a "
+                    "change that cannot move a chapter's numbers, such as the tolerance rule itself)")
     a = ap.parse_args()
     if a.runs < 3: ap.error("--runs must be at least 3")
     todo, out = stochastic_chapters(a.only), Path(a.dir)
     print(f"{len(todo)} chapters with stochastic metrics: {', '.join(nb.stem for nb in todo)}")
     for p in range(1, a.runs):
+        if a.reuse: continue
         s = run_perturbed(p, todo, out, a.workers)
         print(f"MTIF_PERTURB={p}: " + (f"ran in {s:.0f} s" if s else "every chapter already run with these sources"), flush=True)
     spreads = []
