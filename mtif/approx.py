@@ -99,7 +99,12 @@ class PCGSolver(InverseHVP):
         for it in range(1, self.max_iter + 1):
             if bool((rel <= self.tol).all()): it -= 1; break
             Hd = block_matvec(self.H, *d, self.damping)
-            alpha = rz / dot(d, Hd).clamp_min(torch.finfo(v_tasks.dtype).tiny)
+            dHd = dot(d, Hd)
+            if bool(((dHd <= 0) & (rel > self.tol)).any()):
+                raise NotPositiveDefiniteError(f"PCG met a direction d with d^T (H + damping I) d = {dHd.min().item():.3g} <= 0 at iteration "
+                                               f"{it}: the matrix is not positive definite (an indefinite Hessian: not at a strict minimum); "
+                                               "Remedy: PCGSolver(H, damping=rho) with rho above its most negative eigenvalue")
+            alpha = rz / dHd.clamp_min(torch.finfo(v_tasks.dtype).tiny)
             alpha = torch.where(rel <= self.tol, torch.zeros_like(alpha), alpha)      # finished columns stay put
             x = (x[0] + alpha * d[0], x[1] + alpha * d[1])
             r = (r[0] - alpha * Hd[0], r[1] - alpha * Hd[1])
@@ -236,15 +241,19 @@ class LiSSASolver(InverseHVP):
     stratified by task, `GLMCurvature.sample`), returning `u_depth / scale`, averaged over `repeats` independent runs.
     Its fixed point is `(H + damping scale I)^{-1} v`; it converges when `scale` exceeds the mini-batch Hessians' largest
     eigenvalues (`scale=None`: 1.5 times the largest over `n_probe` sampled batches, by power iteration). All right-hand
-    sides and repeats advance together; `trace(v_t, v_s, depths)` returns the estimates at several depths of one run."""
+    sides and repeats advance together; `trace(v_t, v_s, depths)` returns the estimates at several depths of one run.
+    After `solve`, `residual_` is the largest relative residual `||v - (H + damping scale I) u|| / ||v||` against the full
+    Hessian; `ConvergenceWarning` when it exceeds `tol` and `warn=True`. A run whose iterates outgrow the bound a
+    convergent recursion obeys stops with `FloatingPointError` (the scale is too small)."""
     def __init__(self, model: MultitaskGLM, data: MultitaskData, depth: int = 1000, batch_size: int = 100, scale: float | None = None,
                  damping: float = 0.0, repeats: int = 1, stratified: bool = False, penalty: str = "per_sample", seed: int = 0,
-                 n_probe: int = 20, progress: bool = False):
+                 n_probe: int = 20, progress: bool = False, tol: float = 0.1, warn: bool = True):
         self.curv = GLMCurvature(model, data, penalty)
         self.K, self.p, self.q = self.curv.K, self.curv.p, self.curv.q
         self.depth, self.repeats = check_int(depth, "depth", 1), check_int(repeats, "repeats", 1)
         self.batch_size, self.stratified = check_int(batch_size, "batch_size", 1, self.curv.N), bool(stratified)
         self.damping, self.seed, self.progress = check_scalar(damping, "damping", low=0, high=1), seed, progress
+        self.tol, self.warn, self._H = check_scalar(tol, "tol", low=0), bool(warn), None
         if stratified and batch_size < self.K: raise ValueError(f"a stratified batch needs batch_size >= K = {self.K}, got {batch_size}")
         self.scale = self.estimate_scale(n_probe) if scale is None else check_scalar(scale, "scale", low=0, include_low=False)
 
@@ -277,6 +286,8 @@ def trace(self: LiSSASolver, v_tasks, v_shared, depths):
     R = self.repeats
     V_t, V_s = v_t.expand(R, *v_t.shape), v_s.expand(R, *v_s.shape)
     U_t, U_s = V_t.clone(), V_s.clone()
+    norm = lambda a, b: (a.square().sum((-3, -2)) + b.square().sum(-2)).sqrt()      # per repeat and column
+    vnorm = norm(v_t, v_s)
     out = []
     with tqdm(total=depths[-1], desc="LiSSA", unit="step", disable=not self.progress) as bar:
         for j in range(1, depths[-1] + 1):
@@ -284,9 +295,10 @@ def trace(self: LiSSASolver, v_tasks, v_shared, depths):
             h_t, h_s = self.curv.batch_matvec(idx, coef, U_t, U_s)
             U_t = V_t + (1 - self.damping) * U_t - h_t / self.scale
             U_s = V_s + (1 - self.damping) * U_s - h_s / self.scale
-            if not (torch.isfinite(U_t).all() and torch.isfinite(U_s).all()):
-                raise FloatingPointError(f"LiSSA diverged at step {j}: scale = {self.scale:.3g} is below the largest eigenvalue "
-                                         "of a sampled mini-batch Hessian; use a larger scale (or scale=None)")
+            grown = norm(U_t, U_s) > (j + 1) * vnorm * (1 + 1e-6)             # ||u_j|| <= (j+1)||v|| while every ||I - H_j/s|| <= 1
+            if not (torch.isfinite(U_t).all() and torch.isfinite(U_s).all()) or bool(grown.any()):
+                raise FloatingPointError(f"LiSSA diverged at step {j}: the iterates outgrew (j + 1) ||v||, so scale = {self.scale:.3g} "
+                                         "is below half the largest eigenvalue of a sampled mini-batch Hessian; use a larger scale (or scale=None)")
             if j in depths:
                 u_t, u_s = U_t.mean(0) / self.scale, U_s.mean(0) / self.scale
                 out.append((u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s))
@@ -294,6 +306,28 @@ def trace(self: LiSSASolver, v_tasks, v_shared, depths):
     return out
 
 @patch
+def hessian(self: LiSSASolver) -> BlockHessian:
+    "The full Hessian this solver approximates the inverse of (built once, on first use)."
+    if self._H is None: self._H = self.curv.full()
+    return self._H
+
+@patch
+def residual(self: LiSSASolver, v_tasks, v_shared, u) -> float:
+    "Largest relative residual `||v - (H + damping scale I) u|| / ||v||` over the columns, with the full Hessian."
+    v_t, v_s, vec = self._rhs(v_tasks, v_shared)
+    u_t, u_s = (u[0][..., None], u[1][..., None]) if vec else u
+    r_t, r_s = block_matvec(self.hessian(), u_t, u_s, self.damping * self.scale)
+    num = ((v_t - r_t).square().sum((0, 1)) + (v_s - r_s).square().sum(0)).sqrt()
+    den = (v_t.square().sum((0, 1)) + v_s.square().sum(0)).sqrt().clamp_min(torch.finfo(v_t.dtype).tiny)
+    return (num / den).max().item()
+
+@patch
 def solve(self: LiSSASolver, v_tasks, v_shared):
-    return self.trace(v_tasks, v_shared, [self.depth])[0]
+    u = self.trace(v_tasks, v_shared, [self.depth])[0]
+    self.residual_ = self.residual(v_tasks, v_shared, u)
+    if self.warn and self.residual_ > self.tol:
+        warnings.warn(f"LiSSA stopped at depth {self.depth} with relative residual {self.residual_:.2e} > tol = {self.tol:g}: the "
+                      "solutions are approximate (more depth, larger batches or more repeats; or warn=False if that is intended)",
+                      ConvergenceWarning, stacklevel=2)
+    return u
 

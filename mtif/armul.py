@@ -10,7 +10,7 @@ import torch
 from fastcore.basics import patch
 from .data import MultitaskData, pad_tasks
 from .linear import MultitaskLogistic, MultitaskRidge
-from .checks import ConvergenceWarning, check_int, check_scalar
+from .checks import ConvergenceWarning, check_array, check_int, check_scalar, check_task_index
 
 # %% auto #0
 __all__ = ['ARMUL_METHODS', 'ARMUL']
@@ -182,8 +182,11 @@ def fused_(self: ARMUL) -> torch.Tensor:
     self._check_fitted(); return (self.V_.abs().amax(-1) == 0)
 @patch
 def predict(self: ARMUL, X: torch.Tensor, task: int) -> torch.Tensor:
-    "Linear predictor (logit for logistic) of task `task`."
-    self._check_fitted(); X = X.to(torch.float64)
+    "Linear predictor (logit for logistic) of task `task`; `X` checked (finite, 2-D, the fitted width)."
+    self._check_fitted()
+    task = check_task_index(task, self.m_, "task")
+    X = check_array(X, "X", ndim=2).to(torch.float64)
+    if X.shape[1] != self.d_: raise ValueError(f"X has {X.shape[1]} features, the model was fitted with {self.d_}")
     return X @ self.theta_[task, :-1] + self.theta_[task, -1]
 @patch
 def task_errors(self: ARMUL, data: MultitaskData, split: str = "test") -> torch.Tensor:

@@ -12,9 +12,10 @@ from scipy.linalg import LinAlgWarning
 
 # %% auto #0
 __all__ = ['TASK_TYPES', 'COND_WARN', 'PERTURB_ENV', 'PERTURB_STREAMS', 'ConvergenceWarning', 'IllConditionedWarning',
-           'CacheRebuiltWarning', 'NotStationaryError', 'check_int', 'check_scalar', 'check_array', 'type_of_target',
-           'check_labels', 'content_hash', 'DataStamp', 'cholesky_condition', 'atomic_write', 'save_json', 'save_npy',
-           'npy_problem', 'perturbation', 'stream_seed']
+           'CacheRebuiltWarning', 'NotStationaryError', 'check_int', 'check_scalar', 'check_task_index',
+           'check_task_list', 'check_mask', 'check_array', 'type_of_target', 'check_labels', 'content_hash',
+           'DataStamp', 'fingerprint', 'cholesky_condition', 'atomic_write', 'save_json', 'save_npy', 'npy_problem',
+           'FileLock', 'perturbation', 'stream_seed']
 
 # %% ../nbs/00_checks.ipynb #66744ac8
 class ConvergenceWarning(UserWarning):
@@ -53,6 +54,30 @@ def check_scalar(value, name: str, low: float | None = None, high: float | None 
     if high is not None and (v > high or (v == high and not include_high)):
         raise ValueError(f"{name} must be {'<=' if include_high else '<'} {high}, got {v}")
     return v
+
+# %% ../nbs/00_checks.ipynb #b9b021f0
+def check_task_index(value, K: int, name: str = "task") -> int:
+    "`value` as a task index in `[0, K)`: any integer type (numpy's too); bools, floats and negative indices refused, naming `name`."
+    v = check_int(value, name)
+    if not 0 <= v < K: raise ValueError(f"{name} must be a task index in [0, {K}), got {v}")
+    return v
+
+def check_task_list(values, K: int, name: str = "tasks") -> list:
+    "A non-empty list of distinct task indices (`check_task_index` each), naming `name`."
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a list of task indices, got {type(values).__name__} {values!r}")
+    out = [check_task_index(v, K, f"{name}[{i}]") for i, v in enumerate(values)]
+    if not out: raise ValueError(f"{name} must name at least one task")
+    if len(set(out)) != len(out): raise ValueError(f"{name} lists a task twice: {out}")
+    return out
+
+def check_mask(mask, shape, name: str = "mask") -> torch.Tensor:
+    "`mask` as a boolean tensor of exactly `shape`; integer or uint8 masks are refused (as indices they would pick rows)."
+    m = mask if torch.is_tensor(mask) else torch.as_tensor(np.asarray(mask))
+    if m.dtype != torch.bool:
+        raise ValueError(f"{name} must be a boolean mask, got dtype {m.dtype} (for 0/1 values meant as a mask use {name}.bool())")
+    if tuple(m.shape) != tuple(shape): raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(m.shape)}")
+    return m
 
 # %% ../nbs/00_checks.ipynb #2c7adf78
 def check_array(x, name: str, ndim: int | None = None, min_features: int = 1) -> torch.Tensor:
@@ -123,6 +148,41 @@ class DataStamp:
         if len(tensors) == len(self._refs) and all(r() is t and t._version == v for (r, v), t in zip(self._refs, tensors)):
             return True
         return len(tensors) == len(self._refs) and content_hash(*tensors) == self.digest
+    def __getstate__(self):                # pickled (sent to a worker, saved): the digest travels, the weak references do not
+        return dict(digest=self.digest, _refs=[(None, -1)] * len(self._refs))
+    def __setstate__(self, state):
+        self.digest, self._refs = state["digest"], [((lambda: None), v) for _, v in state["_refs"]]
+
+# %% ../nbs/00_checks.ipynb #35b55628
+def fingerprint(obj) -> str:
+    "SHA-256 of a configuration (settings, tensors, models, rules), equal in every process for equal contents."
+    h = hashlib.sha256()
+    seen = set()
+    def walk(o):
+        if isinstance(o, np.generic): o = o.item()
+        if torch.is_tensor(o) or isinstance(o, np.ndarray):
+            t = torch.as_tensor(o).detach()
+            h.update(f"T{tuple(t.shape)}{t.dtype}|".encode())
+            if t.numel(): h.update(t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+        elif o is None or isinstance(o, (bool, int, float, complex, str, bytes)): h.update(f"{type(o).__name__}:{o!r}|".encode())
+        elif isinstance(o, (torch.device, torch.dtype, Path)): h.update(f"{type(o).__name__}:{o}|".encode())
+        elif isinstance(o, (list, tuple)):
+            h.update(b"["); [walk(v) for v in o]; h.update(b"]")
+        elif isinstance(o, dict):
+            h.update(b"{")
+            for k in sorted(o, key=repr): walk(k); walk(o[k])
+            h.update(b"}")
+        elif isinstance(o, (set, frozenset)): walk(sorted(o, key=repr))
+        elif isinstance(o, torch.Generator): walk(("Generator", o.get_state()))
+        elif isinstance(o, torch.nn.Module): walk((type(o).__qualname__, dict(o.state_dict())))
+        elif callable(o) and hasattr(o, "__qualname__"): h.update(f"F{getattr(o, '__module__', '')}.{o.__qualname__}|".encode())
+        else:
+            if id(o) in seen: h.update(b"<cycle>"); return
+            seen.add(id(o))
+            walk((f"{type(o).__module__}.{type(o).__qualname__}", getattr(o, "name", None),
+                  {k: v for k, v in getattr(o, "__dict__", {}).items() if not k.startswith("_")}))
+    walk(obj)
+    return h.hexdigest()
 
 # %% ../nbs/00_checks.ipynb #ebf96d7a
 COND_WARN = 1e10
@@ -169,6 +229,27 @@ def npy_problem(path, shape=None, dtype=None) -> str | None:
     need = offset + int(np.prod(shp)) * dt.itemsize
     if path.stat().st_size != need: return f"{path} is {path.stat().st_size} bytes, expected {need} (truncated or corrupt)"
     return None
+
+# %% ../nbs/00_checks.ipynb #57bbc0d6
+class FileLock:
+    "An exclusive lock on `path` (created) between processes; `with FileLock(p, what):` or `acquire()`/`release()`."
+    def __init__(self, path, what: str = ""):
+        self.path, self.what, self._f = Path(path), what or str(path), None
+    def acquire(self, wait: bool = True) -> "FileLock":
+        import fcntl, sys
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, "a+")
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait: f.close(); raise RuntimeError(f"{self.what} is in use by another process (lock {self.path})") from None
+            print(f"{self.what} is in use by another process: waiting for it (lock {self.path})", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        self._f = f
+        return self
+    def release(self):
+        if self._f is not None: self._f.close(); self._f = None       # closing the file releases the lock
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
 
 # %% ../nbs/00_checks.ipynb #perturbx
 PERTURB_ENV = "MTIF_PERTURB"

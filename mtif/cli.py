@@ -4,7 +4,7 @@
 
 # %% ../nbs/99_cli.ipynb #f7a26b64
 from __future__ import annotations
-import argparse, math, os, shutil, sys, time
+import argparse, json, math, os, shutil, sys, time
 from pathlib import Path
 from .checks import check_int
 import pandas as pd
@@ -12,7 +12,7 @@ from .results import (COLUMNS, figure_dir, fmt, record, load_summaries, show, ch
                           read_summary, fidelity_report, update_readme)
 
 # %% auto #0
-__all__ = ['DEVICE_TAGS', 'QUICK_TAG', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter', 'accept_chapter',
+__all__ = ['DEVICE_TAGS', 'STAGING', 'QUICK_TAG', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter', 'accept_chapter',
            'kernel_manager_class', 'reproduce', 'report', 'closing_table', 'main']
 
 # %% ../nbs/99_cli.ipynb #b05a56c9
@@ -31,8 +31,15 @@ def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
 def chapters(nbs: Path, only: list[str] | None = None, include_cli: bool = False) -> list[Path]:
     "Numbered notebooks (`NN_name.ipynb`), the CLI's own only with `include_cli`, optionally filtered by number or name prefix."
     nbs_ = sorted(p for p in Path(nbs).glob("[0-9][0-9]_*.ipynb") if include_cli or not p.name.startswith("99_"))
-    if only:
-        match = lambda p, o: p.stem == o or p.stem.startswith(o) or p.stem.split("_", 1)[1] == o
+    if only is not None:
+        only = [str(o) for o in only]
+        if not only or any(not o.strip() for o in only):
+            raise ValueError(f"--only needs chapter numbers or names, got {only!r} (an empty name would select every chapter)")
+        def match(p, o):          # "05": chapter 05 (two digits, exactly); "05_synthetic", "synthetic": by name; "05_syn": a prefix
+            if o.isdigit(): return len(o) == 2 and p.stem[:2] == o
+            return p.stem == o or p.stem.split("_", 1)[1] == o or (len(o) > 3 and o[:2].isdigit() and o[2] == "_" and p.stem.startswith(o))
+        bad = [o for o in only if o.isdigit() and len(o) != 2]
+        if bad: raise ValueError(f"--only: chapter numbers have two digits (e.g. 05), got {bad}")
         missing = [o for o in only if not any(match(p, o) for p in nbs_)]
         if missing: raise ValueError(f"--only: no notebook matches {missing}; available: {[p.stem for p in nbs_]}")
         nbs_ = [p for p in nbs_ if any(match(p, o) for o in only)]
@@ -54,9 +61,9 @@ def check_chapter(figs: Path, stem: str, reference: Path) -> list[str]:
         lines += check_reference(read_summary(f), read_reference(ref))
     return lines
 
-def accept_chapter(figs: Path, stem: str, reference: Path) -> list[str]:
-    "Rewrite the chapter's references from its summaries; the changes accepted."
-    return [l for f in chapter_summaries(figs, stem) for l in accept_reference(read_summary(f), reference)]
+def accept_chapter(figs: Path, stem: str, reference: Path, allow_nonfinite: bool = False) -> list[str]:
+    "Rewrite the chapter's references from its summaries; the changes accepted (non-finite values only with `allow_nonfinite`)."
+    return [l for f in chapter_summaries(figs, stem) for l in accept_reference(read_summary(f), reference, allow_nonfinite)]
 
 # %% ../nbs/99_cli.ipynb #b2fd92fa
 def _check_params(pm, todo: list, params: dict, quick: bool):
@@ -83,26 +90,97 @@ def kernel_manager_class():
         def _ip(self): return os.path.join(tempfile.gettempdir(), f"mtif-kernel-{uuid.uuid4().hex[:12]}")
     return IPCKernelManager
 
-def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> str | None:
-    """Execute one chapter with papermill (figures and CSVs in `cfigs`). A failure is printed and, in full mode, the
-    chapter's earlier summary is put back; returns the error's name, or None. After a run, an earlier summary that the
-    run did not write again is stale and removed, except a per-device one (`DEVICE_TAGS`): that came from another device
-    (a GPU session) and stays. The earlier summaries stay on disk during the run, so a chapter can carry a part over
-    from its last run (chapter 12's `parts`) by reading it and writing it again."""
-    if quick: shutil.rmtree(cfigs, ignore_errors=True)
-    cfigs.mkdir(parents=True, exist_ok=True)
-    before = {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in chapter_summaries(cfigs, nb.stem)}
-    try:
-        pm.execute_notebook(str(nb), str(out / nb.name), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs), **(params or {})),
-                            cwd=str(nbs), progress_bar=False, kernel_name="python3",   # relative: no machine paths in the notebooks
-                            kernel_manager_class=kernel_manager_class())
-    except Exception as e:  # report and go on with the other chapters
-        print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr)
-        if not quick:                                                # nothing lost: the earlier summary goes back on disk,
-            for f, (b, _) in before.items(): f.write_bytes(b)        # but no number of it is shown as this run's
-        return type(e).__name__
-    for f, (b, t) in before.items():                                 # not written by this run: stale, unless another device's
+STAGING = ".staging"      # figures/.staging/<chapter>/: where a full run writes until it succeeds
+
+def _files(root: Path) -> dict:
+    "Every file under `root` but the staging area, as relative path -> (size, mtime_ns)."
+    out = {}
+    for f in root.rglob("*"):
+        rel = f.relative_to(root)
+        if rel.parts[0] != STAGING and f.is_file() and not f.is_symlink(): out[rel.as_posix()] = (f.stat().st_size, f.stat().st_mtime_ns)
+    return out
+
+def _stage(figs: Path, stem: str) -> tuple[Path, str]:
+    """The staging copy a full run of chapter `stem` writes into: `figs/.staging/<stem>/figures`, a copy of `figs`
+    (checkpoints `*.pt`, always replaced whole, are hard links). A copy left by an interrupted or failed run is resumed
+    while `figs` is as it was when the copy was made; else it is made again. Returns the folder and what happened."""
+    st = figs / STAGING / stem
+    manifest = st / "manifest.json"
+    if manifest.exists():
+        try: old = json.loads(manifest.read_text())
+        except ValueError: old = None
+        if old is not None and {k: tuple(v) for k, v in old["figs"].items()} == _files(figs):
+            return st / "figures", f"resuming from {st} (what an interrupted or failed run of {stem} left)"
+        note = f"{st} was left by a run on an earlier state of {figs}: made again"
+    else: note = ""
+    shutil.rmtree(st, ignore_errors=True)
+    dst = st / "figures"
+    def copy(src, dest):
+        if src.endswith(".pt"):
+            try: os.link(src, dest); return dest
+            except OSError: pass
+        return shutil.copy2(src, dest)
+    shutil.copytree(figs, dst, ignore=lambda d, names: [STAGING] if Path(d) == figs else [], copy_function=copy)
+    from mtif.checks import save_json
+    save_json(manifest, dict(figs={k: list(v) for k, v in _files(figs).items()}, copy={k: list(v) for k, v in _files(dst).items()}))
+    return dst, note
+
+def _commit(figs: Path, stem: str):
+    """Move what a successful full run of `stem` changed in its staging copy into `figs` (new and modified files, each
+    replaced atomically; files it removed are removed), then drop the staging copy."""
+    st = figs / STAGING / stem
+    made = {k: tuple(v) for k, v in json.loads((st / "manifest.json").read_text())["copy"].items()}
+    now = _files(st / "figures")
+    for rel, sig in now.items():
+        if made.get(rel) != sig:
+            dest = figs / rel; dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(st / "figures" / rel, dest)
+    for rel in set(made) - set(now): (figs / rel).unlink(missing_ok=True)
+    shutil.rmtree(st, ignore_errors=True)
+    if not any((figs / STAGING).iterdir()): (figs / STAGING).rmdir()
+
+def _execute(pm, nb: Path, quick: bool, out_nb: Path, cfigs: Path, nbs: Path, params: dict | None):
+    pm.execute_notebook(str(nb), str(out_nb), parameters=dict(quick=quick, fig_dir=os.path.relpath(cfigs, nbs), **(params or {})),
+                        cwd=str(nbs), progress_bar=False, kernel_name="python3",   # relative: no machine paths in the notebooks
+                        kernel_manager_class=kernel_manager_class())
+
+def _drop_stale(cfigs: Path, stem: str, before: dict):
+    "Summaries of an earlier run that this run did not write again: stale, unless another device's (`DEVICE_TAGS`)."
+    for f, t in before.items():
         if f.exists() and f.stat().st_mtime_ns == t and f.stem.rsplit("_", 1)[-1] not in DEVICE_TAGS: f.unlink()
+
+def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> str | None:
+    """Execute one chapter with papermill; returns the error's name, or None. Quick mode: in a fresh folder `cfigs` of
+    its own. Full mode: transactional. The chapter runs in a staging copy of `cfigs` (`_stage`), its executed notebook
+    beside it, and only when it succeeds do its new and changed files move into `cfigs` (and the notebook into `out`);
+    a failure, an interrupt (Ctrl-C) or a killed process leaves `cfigs` and `out` byte-identical, the staging copy
+    kept for the next run to resume from. One run per chapter at a time (a lock). After a run, an earlier summary that
+    the run did not write again is stale and removed, except a per-device one (`DEVICE_TAGS`: another device's run).
+    The earlier summaries are in the copy, so a chapter can carry a part over from its last run (chapter 12's `parts`)."""
+    if quick:
+        shutil.rmtree(cfigs, ignore_errors=True); cfigs.mkdir(parents=True, exist_ok=True)
+        before = {f: f.stat().st_mtime_ns for f in chapter_summaries(cfigs, nb.stem)}
+        try: _execute(pm, nb, quick, out / nb.name, cfigs, nbs, params)
+        except Exception as e:
+            print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}", file=sys.stderr); return type(e).__name__
+        _drop_stale(cfigs, nb.stem, before); return None
+    from mtif.checks import FileLock
+    cfigs.mkdir(parents=True, exist_ok=True)
+    with FileLock(cfigs / STAGING / f"{nb.stem}.lock", f"a full run of {nb.stem} in {cfigs}"):
+        sfigs, note = _stage(cfigs, nb.stem)
+        if note: print(note, file=sys.stderr)
+        snb = sfigs.parent / "executed" / nb.name; snb.parent.mkdir(parents=True, exist_ok=True)
+        before = {f: f.stat().st_mtime_ns for f in chapter_summaries(sfigs, nb.stem)}
+        try: _execute(pm, nb, quick, snb, sfigs, nbs, params)
+        except Exception as e:   # report and go on with the other chapters; nothing in cfigs or out changed
+            print(f"\n{nb.stem} FAILED: {type(e).__name__}: {str(e)[-2000:]}\n{cfigs} and {out} are unchanged; what the run wrote, "
+                  f"and its executed notebook, are in {sfigs.parent} (the next run of {nb.stem} resumes from it; delete it to start over)",
+                  file=sys.stderr)
+            return type(e).__name__
+        _drop_stale(sfigs, nb.stem, before)
+        out.mkdir(parents=True, exist_ok=True)
+        os.replace(snb, out / nb.name)
+        _commit(cfigs, nb.stem)
     return None
 
 def _chapter_job(nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> tuple[str | None, float]:
@@ -133,8 +211,11 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     workers = min(workers, len(todo)) or 1
     for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"): os.environ.setdefault(v, str(max(1, cpus // workers)))   # kernels inherit it
     out = Path(out or (nbs.parent / "runs" / "quick" if quick else nbs.parent / "figures" / "executed")).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     figs = Path(figures).resolve() if figures else (nbs.parent / "figures" / ("quick" if quick else "")).resolve()
+    for what, d in (("--out", out), ("--figures", figs)):   # executed notebooks are written under the sources' names
+        if d == nbs or any((d / nb.name).resolve() == nb.resolve() for nb in todo):
+            raise ValueError(f"{what} {d} holds the chapters' source notebooks: running would overwrite them; choose another folder")
+    out.mkdir(parents=True, exist_ok=True)
     figs.mkdir(parents=True, exist_ok=True)
     reference = Path(reference).resolve() if reference else nbs.parent / "tests" / "reference"
     # quick: each chapter in a fresh folder of its own, so no cache of an earlier run (resumable grids) is reused and
@@ -147,17 +228,22 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         if err: failed.append(nb.stem); errors[nb.stem] = err; return
         if not quick: return
         try:
-            if accept: accepted.extend(accept_chapter(where[nb.stem], nb.stem, reference))
+            if accept: accepted.extend(accept_chapter(where[nb.stem], nb.stem, reference, accept == "nonfinite"))
             else: moved.extend(check_chapter(where[nb.stem], nb.stem, reference))
         except (ValueError, OSError) as e:       # an unreadable reference or summary: named, and the other chapters go on
             moved.append(f"{nb.stem} | {'not accepted' if accept else 'not checked'}: {e}")
     jobs = [dict(nb=nb, quick=quick, out=out, cfigs=where[nb.stem], nbs=nbs, params=params) for nb in todo]
     map_jobs(_chapter_job, jobs, workers=workers if workers > 1 else None, on_result=finished, desc="chapters", progress=progress)
+    parts = []
+    for nb in todo:
+        if nb.stem in failed: continue
+        try: parts += [read_summary(f) for f in chapter_summaries(where[nb.stem], nb.stem)]
+        except ValueError as e:             # a summary it wrote cannot be read back: the chapter failed, the others stand
+            print(f"\n{nb.stem} FAILED: {e}", file=sys.stderr); failed.append(nb.stem); errors[nb.stem] = "unreadable summary"
     failed.sort()
     fail_rows = pd.DataFrame([dict(chapter=s_, metric=f"FAILED ({errors[s_]}; see stderr): no numbers from this run", value=math.nan,
                                    verdict="no paper value") for s_ in failed], columns=COLUMNS)
-    table = pd.concat([read_summary(f) for nb in todo if nb.stem not in failed for f in chapter_summaries(where[nb.stem], nb.stem)]
-                      + [fail_rows.astype({"n": "Int64", "table": "Int64"})], ignore_index=True)
+    table = pd.concat(parts + [fail_rows.astype({"n": "Int64", "table": "Int64"})], ignore_index=True)
     times = {nb.stem: times[nb.stem] for nb in todo}
     _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, reference, nbs)
     table.attrs.update(failed=failed, moved=moved, accepted=accepted, seconds=times)
@@ -195,13 +281,21 @@ def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, 
         print(f"FAILED chapters: {failed}", file=sys.stderr)
 
 def report(figures: str | os.PathLike, readme: str | os.PathLike | None = None, check: bool = False) -> Path:
-    "Write `figures/REPORT.md` (the fidelity report) and the README's results tables; `check`: only verify they are current."
+    """Write `figures/REPORT.md` (the fidelity report) and the README's results tables; `check`: only verify they are
+    current. A folder that does not exist or holds no summary is refused before anything is written (it would replace
+    every result by "none"); both files are written atomically, after both are made."""
+    from mtif.checks import atomic_write
     figures = Path(figures); path = figures / "REPORT.md"
+    if not figures.is_dir(): raise FileNotFoundError(f"figures folder {figures} does not exist (pass the full runs' folder, figures/)")
+    if not any(figures.glob("summary_*.csv")):
+        raise ValueError(f"{figures} holds no summary_*.csv: nothing to report (pass the full runs' folder, figures/); nothing was written")
     text = fidelity_report(figures) + "\n"
     stale = [str(path)] if (not path.exists() or path.read_text(encoding="utf-8") != text) else []
-    if readme is not None and update_readme(readme, figures, write=not check): stale.append(str(readme))
+    if readme is not None and update_readme(readme, figures, write=False): stale.append(str(readme))
     if check and stale: raise RuntimeError(f"out of date with {figures}/summary_*.csv: {stale}; run `mtif report`")
-    if not check: path.write_text(text, encoding="utf-8")
+    if not check:
+        if readme is not None: update_readme(readme, figures, write=True)
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path
 
 # %% ../nbs/99_cli.ipynb #15cafbd6
@@ -232,6 +326,7 @@ def main(argv=None):
     r = sub.add_parser("reproduce", help="run the numbered notebooks and print our numbers beside the paper's")
     r.add_argument("--quick", action="store_true", help="small sizes (minutes, as in CI), checked against tests/reference/")
     r.add_argument("--accept", action="store_true", help="with --quick: rewrite the regression reference of the chapters run")
+    r.add_argument("--accept-nonfinite", action="store_true", help="with --accept: let NaN or inf into the reference (a metric undefined by design)")
     r.add_argument("--reference", help="regression reference folder (default tests/reference)")
     r.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run, by number or name (e.g. 05 or synthetic)")
     r.add_argument("--out", help="folder for the executed notebooks (default runs/quick, or figures/executed for full runs)")
@@ -257,8 +352,13 @@ def main(argv=None):
             path = report(a.figures or root / "figures", a.readme or root / "README.md", check=a.check)
             print(f"{path} and the README are " + ("current" if a.check else "written")); return 0
         import yaml
-        table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures, accept=a.accept, reference=a.reference,
-                          params={k: yaml.safe_load(v) for k, v in (a.param or [])}, workers=a.workers)
+        def value(k, v):
+            try: return yaml.safe_load(v)
+            except yaml.YAMLError as e: raise ValueError(f"-p {k} {v!r}: not a YAML value ({str(e).splitlines()[0]})") from None
+        if a.accept_nonfinite and not a.accept: raise ValueError("--accept-nonfinite goes with --accept")
+        table = reproduce(quick=a.quick, only=a.only, out=a.out, nbs=a.nbs, figures=a.figures,
+                          accept="nonfinite" if a.accept_nonfinite else a.accept, reference=a.reference,
+                          params={k: value(k, v) for k, v in (a.param or [])}, workers=a.workers)
     except (ValueError, FileNotFoundError) as e: ap.error(str(e))   # usage + message on stderr, exit status 2
     except RuntimeError as e: print(e, file=sys.stderr); return 1
     if table.attrs.get("failed"): return min(100, len(table.attrs["failed"]))       # the exit status counts the failed chapters

@@ -76,8 +76,13 @@ class MultitaskData:
         return getattr(self, name)
     def sizes(self, name: str = "train") -> list[int]: return [len(y) for _, y in self.split(name)]
     def to(self, device=None, dtype=None) -> "MultitaskData":
-        "A copy on another device and/or floating dtype."
-        mv = lambda s: [(X.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)) for X, y in s]
+        """A copy on another device and/or with its floating tensors in another floating `dtype`. Integer tensors keep
+        their dtype: uint8 pixels stay pixels (a model's `prepare` scales them by 1/255; cast to float here they would
+        reach it as 0-255 values), class indices stay indices."""
+        if dtype is not None and not torch.empty(0, dtype=dtype).is_floating_point():
+            raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+        cast = lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+        mv = lambda s: [(cast(X), cast(y)) for X, y in s]
         return MultitaskData(mv(self.train), mv(self.val), mv(self.test), list(self.names), dict(self.meta))
     def __repr__(self):
         return f"MultitaskData(K={self.K}, d={self.d}, train={self.sizes('train')}, device={self.device})"

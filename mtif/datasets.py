@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .data import MultitaskData, data_root
-from .checks import CacheRebuiltWarning, atomic_write
+from .checks import CacheRebuiltWarning, atomic_write, content_hash
 
 # %% auto #0
-__all__ = ['HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES', 'OFFICE31_DOMAINS',
-           'OFFICE31_CLASSES', 'cache_dir', 'split_indices', 'git_blob_id', 'har_dir', 'read_har_labels', 'read_har',
-           'download_har', 'load_har', 'har_standin', 'read_celeba_attributes', 'load_celeba', 'load_office_caltech',
-           'stratified_split', 'load_office31']
+__all__ = ['SUMS', 'HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES',
+           'OFFICE31_DOMAINS', 'OFFICE31_CLASSES', 'cache_dir', 'split_indices', 'verify_files', 'git_blob_id',
+           'har_dir', 'read_har_labels', 'read_har', 'download_har', 'load_har', 'har_standin',
+           'read_celeba_attributes', 'load_celeba', 'load_office_caltech', 'stratified_split', 'load_office31']
 
 # %% ../nbs/06_datasets.ipynb #6
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -38,6 +38,39 @@ def split_indices(n: int, fractions=(0.8, 0.1, 0.1), generator: torch.Generator 
 def _need(paths: list[Path], what: str, hint: str = ""):
     missing = [str(p) for p in paths if not p.exists()]
     if missing: raise FileNotFoundError(f"{what}: missing {', '.join(missing)}" + (f". {hint}" if hint else ""))
+
+SUMS = "SHA256SUMS"
+
+def _published_sums(base: Path) -> dict | None:
+    "`base/SHA256SUMS` as relative path -> SHA-256 (None when the folder has none: a user's own copy is not checked)."
+    f = base / SUMS
+    if not f.exists(): return None
+    out = {}
+    for line in f.read_text().splitlines():
+        h, _, name = line.strip().partition("  ")
+        if name: out[name.strip().removeprefix("./")] = h
+    return out
+
+def verify_files(base: Path, paths, what: str, progress: bool = False):
+    """Check data files against the `SHA256SUMS` their dataset folder `base` ships with (every folder under
+    `../shared/data` has one): a file that is not listed, lies outside `base`, or whose SHA-256 differs (replaced,
+    edited, corrupt) is refused by name. A folder without `SHA256SUMS` (a user's own copy) is not checked."""
+    base = Path(base)
+    sums = _published_sums(base)
+    if sums is None: return
+    root = base.resolve()
+    for p in tqdm(paths, desc=f"checking {what}", disable=not progress, unit="file"):
+        rp = Path(p).resolve()
+        if not rp.is_relative_to(root): raise ValueError(f"{what}: {p} lies outside the dataset folder {base}")
+        rel = rp.relative_to(root).as_posix()
+        want = sums.get(rel)
+        if want is None: raise ValueError(f"{what}: {p} is not listed in {base / SUMS}: not part of the published data")
+        h = hashlib.sha256()
+        with open(rp, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+        if h.hexdigest() != want:
+            raise ValueError(f"{what}: {p} is not the published file (its SHA-256 differs from {base / SUMS}: replaced, edited "
+                             "or corrupt); restore it from the source named in the data README")
 
 # %% ../nbs/06_datasets.ipynb #9c2be8f7
 HAR_URL = "https://archive.ics.uci.edu/static/public/240/human+activity+recognition+using+smartphones.zip"
@@ -73,6 +106,7 @@ def read_har_labels(root=None):
     d = har_dir(root)
     files = [d / f for f in HAR_FILES if not f.split("/")[1].startswith("X_")]
     _need(files, "UCI HAR labels", f"expected the official layout under {d}")
+    verify_files(d.parent, files, "UCI HAR labels")
     act, sub = [], []
     for part in ("train", "test"):
         a, s = _read_column(d / part / f"y_{part}.txt", "activity label"), _read_column(d / part / f"subject_{part}.txt", "subject id")
@@ -88,6 +122,7 @@ def read_har(root=None):
           f"Put the official files under {d} (from the UCI Machine Learning Repository, dataset 240, "
           f"'Human Activity Recognition Using Smartphones'), or call load_har(download=True) where there is network")
     act, sub = read_har_labels(root)
+    verify_files(d.parent, [d / f for f in HAR_FILES if f.split("/")[1].startswith("X_")], "UCI HAR features")
     Xs = []
     for part in ("train", "test"):
         p = d / part / f"X_{part}.txt"
@@ -182,6 +217,7 @@ def read_celeba_attributes(root=None):
     "Parse `list_attr_celeba.txt`: image file names, the 40 attribute names, and a 0/1 `uint8` array (n, 40)."
     p = data_root(root) / "celeba" / "list_attr_celeba.txt"
     _need([p], "CelebA attributes", "expected the official list_attr_celeba.txt under <root>/celeba")
+    verify_files(p.parent, [p], "CelebA attributes")
     lines = p.read_text().splitlines()
     try: n = int(lines[0].strip())
     except (ValueError, IndexError): raise ValueError(f"{p}, line 1: expected the number of images") from None
@@ -193,13 +229,18 @@ def read_celeba_attributes(root=None):
         if not tok: continue
         if len(tok) != 41 or any(t not in ("1", "-1") for t in tok[1:]):
             raise ValueError(f"{p}, line {i}: expected a file name and 40 values of -1/1, found {len(tok) - 1} values")
+        if "/" in tok[0] or "\\" in tok[0] or tok[0] in (".", ".."):
+            raise ValueError(f"{p}, line {i}: {tok[0]!r} is not a file name in img_align_celeba/ (a path outside it is refused)")
         files.append(tok[0]); vals.append([t == "1" for t in tok[1:]])
     if len(files) != n: raise ValueError(f"{p}: line 1 announces {n} images but {len(files)} are listed")
     return files, names, np.array(vals, dtype=np.uint8)
 
 # %% ../nbs/06_datasets.ipynb #0475ea01
-def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path, tag: str, progress: bool) -> torch.Tensor:
-    "Decode (centre-crop to square if asked), resize to size x size, stack as uint8 (n, 3, size, size); cached."
+def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path, tag: str, progress: bool, base: Path | None = None) -> torch.Tensor:
+    """Decode (centre-crop to square if asked), resize to size x size, stack as uint8 (n, 3, size, size); cached with a
+    SHA-1 of the pixels that is checked on every load. The images are checked against their dataset's `SHA256SUMS`
+    (`base`) when they are decoded; the cache's key covers each file's size and modification time, so a file changed
+    since is decoded, and checked, again."""
     from PIL import Image
     _need(paths[:0] + [p for p in paths if not p.exists()][:5], f"{tag} images")
     st = [p.stat() for p in paths]                       # the key covers each file's size and modification time too
@@ -207,14 +248,17 @@ def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path,
     f = cache / f"{tag}_{size}px_{key}.pt"
     if f.exists():
         try:
-            out = torch.load(f, weights_only=True)
+            saved = torch.load(f, weights_only=True)
+            out = saved.get("images") if isinstance(saved, dict) else None
             if not (torch.is_tensor(out) and out.dtype == torch.uint8 and tuple(out.shape) == (len(paths), 3, size, size)):
-                raise ValueError(f"it holds {type(out).__name__} {tuple(getattr(out, 'shape', ()))}, expected uint8 {(len(paths), 3, size, size)}")
+                raise ValueError(f"it holds {type(out).__name__} {tuple(getattr(out, 'shape', ()))}, expected uint8 {(len(paths), 3, size, size)} with a checksum")
+            if saved.get("sha1") != content_hash(out): raise ValueError("its pixels do not match their checksum (corrupt)")
             return out
         except Exception as e:
             warnings.warn(f"decoded-image cache {f} is unusable ({type(e).__name__}: {str(e)[:200]}); decoding the images again",
                           CacheRebuiltWarning, stacklevel=3)
             f.unlink(missing_ok=True)
+    if base is not None: verify_files(base, paths, f"{tag} images", progress)
     out = torch.empty(len(paths), 3, size, size, dtype=torch.uint8)
     for i, p in enumerate(tqdm(paths, desc=f"decoding {tag} images", disable=not progress)):
         try: im = Image.open(p).convert("RGB")
@@ -224,7 +268,7 @@ def _decode_images(paths: list[Path], size: int, crop_square: bool, cache: Path,
             im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
         im = im.resize((size, size), Image.BILINEAR)
         out[i] = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1)
-    atomic_write(f, lambda tmp: torch.save(out, tmp))          # a killed process leaves no half-written cache
+    atomic_write(f, lambda tmp: torch.save(dict(images=out, sha1=content_hash(out)), tmp))   # a killed process leaves no half-written cache
     return out
 
 # %% ../nbs/06_datasets.ipynb #09e9745b
@@ -242,6 +286,7 @@ def _celeba_pools(base: Path, files: list, identity_disjoint: bool, fractions, g
     "The train/val/test pools of image indices: identity-disjoint when `images_identity.csv` is there (and asked for), else random."
     idf = base / "images_identity.csv"
     if not (identity_disjoint and idf.exists()): return split_indices(len(files), fractions, g), "random"
+    verify_files(base, [idf], "CelebA identities")
     ident = {}
     for i, line in enumerate(idf.read_text().splitlines()[1:], start=2):
         parts = line.strip().split(",")
@@ -266,7 +311,7 @@ def load_celeba(root=None, tasks=CELEBA_TASKS, size: int = 32, n_per_task: int |
     bad = [t for t in tasks if t not in names]
     if bad: raise ValueError(f"unknown CelebA attributes {bad}; the file has {names}")
     base = data_root(root) / "celeba"
-    imgs = _decode_images([base / "img_align_celeba" / f for f in files], size, True, cache_dir(cache), "celeba", progress)
+    imgs = _decode_images([base / "img_align_celeba" / f for f in files], size, True, cache_dir(cache), "celeba", progress, base)
     g = torch.Generator().manual_seed(seed)
     pools, split_kind = _celeba_pools(base, files, identity_disjoint, fractions, g)
     X = imgs.flatten(1)
@@ -301,7 +346,7 @@ def _office_images(base: Path, dom: str, size: int, cache, progress: bool):
     folder = base / "images" / dom
     _need([folder / cls for cls in OFFICE_CLASSES], f"Office-Caltech images of {dom}", "expected images/<domain>/<class>/*.jpg")
     paths, labels = _class_folder_images(folder, OFFICE_CLASSES)
-    return _decode_images(paths, size, False, cache_dir(cache), f"office_{dom}", progress).flatten(1), torch.tensor(labels)
+    return _decode_images(paths, size, False, cache_dir(cache), f"office_{dom}", progress, base).flatten(1), torch.tensor(labels)
 
 def _office_features(base: Path, features: str, dom: str):
     "One domain's SURF or GoogLeNet features (float64) and class labels 0-9 from the MATLAB files."
@@ -309,6 +354,7 @@ def _office_features(base: Path, features: str, dom: str):
     p = base / "features" / _OFFICE_FEATS[features] / f"{dom}.mat"
     _need([p], f"{features} features of domain {dom}",
           f"the copy may lack this domain for {features}: pass domains= without it, or features='surf'")
+    verify_files(base, [p], f"{features} features of domain {dom}")
     try: m = sio.loadmat(p)
     except Exception as e: raise ValueError(f"{p}: not a readable MATLAB file ({e})") from None
     if "fts" not in m or "labels" not in m: raise ValueError(f"{p}: expected variables 'fts' and 'labels', found {[k for k in m if not k.startswith('__')]}")
@@ -378,7 +424,7 @@ def load_office31(root=None, domains=OFFICE31_DOMAINS, size: int = 32, fractions
         present = set(labels)
         empty = [cls for c, cls in enumerate(OFFICE31_CLASSES) if c not in present]
         if empty: raise ValueError(f"{folder}: no images in class folders {empty}")
-        X = _decode_images(paths, size, True, cache_dir(cache), f"office31_{dom}", progress).flatten(1)
+        X = _decode_images(paths, size, True, cache_dir(cache), f"office31_{dom}", progress, base).flatten(1)
         y = torch.tensor(labels)
         for s, idx in zip(splits, stratified_split(y, fractions, g)):
             splits[s].append((X[idx].to(device), y[idx].to(device)))

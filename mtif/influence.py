@@ -14,10 +14,29 @@ from tqdm.auto import tqdm
 from .checks import ConvergenceWarning, NotStationaryError, check_int
 
 # %% auto #0
-__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'check_stationary', 'target_solves', 'block_scores', 'block_task_scores', 'nan_pad',
-           'check_target', 'MTIF', 'data_influence_all', 'data_influence', 'task_influence']
+__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'check_solver_hessian', 'check_stationary', 'target_solves', 'block_scores',
+           'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'data_influence_all', 'data_influence',
+           'task_influence']
 
 # %% ../nbs/03_influence.ipynb #0164ee72
+def check_solver_hessian(solver, H, rtol: float = 1e-8):
+    """Refuse a solver built for another model or data: the Hessian it inverts (its `hessian()` or `H`) must equal `H`,
+    the fitted model's on the data scored, to `rtol` relative to each block's largest entry. A solver that names no
+    Hessian (a user's own) is taken on trust."""
+    f = getattr(solver, "hessian", None)
+    Hs = f() if callable(f) else getattr(solver, "H", None)
+    if Hs is None: return
+    for name in ("A", "B", "C"):
+        a, b = getattr(Hs, name), getattr(H, name)
+        if a.shape != b.shape:
+            raise ValueError(f"{type(solver).__name__} was built for another model or data: its Hessian block {name} has shape "
+                             f"{tuple(a.shape)}, this model's {tuple(b.shape)}")
+        d = ((a.to(b) - b).abs().max() / b.abs().max().clamp_min(torch.finfo(b.dtype).tiny)).item() if b.numel() else 0.0
+        if not d <= rtol:
+            raise ValueError(f"{type(solver).__name__} was built for another model or data: the Hessian it inverts differs from "
+                             f"this model's on this data (block {name}, relative difference {d:.2e}); build the solver from this "
+                             "model and data")
+
 def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
     """Everything the scores need at the fitted parameters: solver, per-sample derivatives, target gradients. `solver`:
     any object with `K, p, q` and `solve(v_tasks, v_shared)` (an approximation of chapter 22) in place of the exact one."""
@@ -33,6 +52,7 @@ def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
         if not callable(getattr(solver, "solve", None)) or dims != (data.K, Xd.shape[-1], model.d_):
             raise ValueError(f"solver must have solve(v_tasks, v_shared) and dimensions (K, p, q) = {(data.K, Xd.shape[-1], model.d_)}, "
                              f"got {type(solver).__name__} with {dims}")
+        check_solver_hessian(solver, model.blocks(*args, model.W_, model.gamma_))
     z = torch.einsum("knp,kp->kn", Xd, model.W_)
     Xv, yv, mv, nv = model.padded(data, split)
     zv = torch.einsum("knp,kp->kn", Xv, model.W_)

@@ -42,6 +42,17 @@ def _pinned_call(fn, threads: int, job: dict, shared: dict):
     try: return fn(**job, **shared)
     finally: torch.set_num_threads(before)
 
+def _worker_died(e: BaseException, retries: int) -> BaseException:
+    """Dask's words for a job whose worker process died (`KilledWorker`; a `FutureCancelledError` '... already
+    forgotten' once the scheduler gives up on it) as what happened: the worker died, not the job's code."""
+    name = type(e).__name__
+    if name == "KilledWorker" or "Cancelled" in name:
+        err = RuntimeError(f"the worker process running it died (killed, or out of memory?) on each of its {retries + 1} tries "
+                           f"({name}: {str(e)[:200]}); its code did not raise: free memory, use fewer workers, or check the workers' logs")
+        err.__cause__ = e
+        return err
+    return e
+
 def _failed(failed: dict, jobs: list, stopped: bool = False) -> RuntimeError:
     head = "; ".join(f"{jobs[i]}: {type(e).__name__}: {e}" for i, e in list(failed.items())[:5])
     how = "the jobs not yet finished were cancelled (fail_fast)" if stopped else "every other job finished and was handed back"
@@ -83,7 +94,7 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
                 i = futs[fut]
                 try: r = fut.result()
                 except Exception as e:
-                    failed[i] = e
+                    failed[i] = _worker_died(e, retries)
                     if fail_fast: c.cancel([f for f in futs if not f.done()]); break
                     continue
                 finish(i, r)

@@ -5,12 +5,13 @@
 # %% ../nbs/02_linear_models.ipynb #3
 from __future__ import annotations
 import math, warnings
+import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from .data import MultitaskData, pad_tasks
 from .hessian import BlockHessian, BlockSolver, NotPositiveDefiniteError
-from .checks import (ConvergenceWarning, DataStamp, check_int, check_scalar, check_labels)
+from .checks import (ConvergenceWarning, DataStamp, check_array, check_int, check_scalar, check_labels, check_task_index, check_task_list)
 
 # %% auto #0
 __all__ = ['TEMP_NUMBERS', 'MultitaskGLM', 'MultitaskRidge', 'MultitaskLogistic', 'weighted_gram', 'abs_moment', 'select_lambda']
@@ -22,7 +23,9 @@ class MultitaskGLM:
     REMEDY = ("Remedies on the exact path (it never damps): a larger lam, fewer features than training points per task, "
               "or dropping duplicate or constant features; lam = 0 leaves gamma unidentified.")
     def __init__(self, lam=1.0, tol: float = 1e-12, max_iter: int = 100):
-        lam_t = torch.as_tensor(lam, dtype=torch.float64)
+        if isinstance(lam, (str, bytes, bool, np.bool_)): raise ValueError(f"lam must be a number or one number per task, got {type(lam).__name__} {lam!r}")
+        try: lam_t = torch.as_tensor(np.asarray(lam, dtype=np.float64) if not torch.is_tensor(lam) else lam, dtype=torch.float64)
+        except (TypeError, ValueError): raise ValueError(f"lam must be a number or one number per task, got {type(lam).__name__} {lam!r}") from None
         if lam_t.ndim > 1 or not torch.isfinite(lam_t).all() or (lam_t < 0).any():
             raise ValueError(f"lam must be a finite non-negative scalar or one value per task, got {lam}")
         self.lam = lam
@@ -237,9 +240,7 @@ def fit(self: MultitaskGLM, data: MultitaskData, weights=None, tasks=None):
     K = data.K
     active = torch.ones(K, dtype=torch.float64, device=Xd.device)
     if tasks is not None:
-        tasks = list(tasks)
-        bad = [t for t in tasks if not (isinstance(t, int) and 0 <= t < K)]
-        if bad or not tasks: raise ValueError(f"tasks must be a non-empty list of task indices in [0, {K}), got {tasks}")
+        tasks = check_task_list(tasks, K, "tasks")
         active = torch.zeros_like(active); active[tasks] = 1
     sig = _as_weights(weights, mask)
     W0 = Xd.new_zeros(K, Xd.shape[-1]); g0 = Xd.new_zeros(data.d)
@@ -253,6 +254,7 @@ def fit(self: MultitaskGLM, data: MultitaskData, weights=None, tasks=None):
     self.active_ = active
     self.weighted_ = weights is not None and not bool((sig == mask).all())
     self.stamp_ = DataStamp([t for pair in data.train for t in pair])
+    self.train_dtypes_ = sorted({str(t.dtype) for pair in data.train for t in pair})
     return self
 
 
@@ -279,13 +281,22 @@ def check_data(self: MultitaskGLM, data: MultitaskData):
     if (self.active_ == 0).any(): raise ValueError("influence needs a model fitted on all tasks (this one was fitted on a subset)")
     if self.weighted_: raise ValueError("this model was fitted with sample weights (weights=): the influence functions here "
                                         "are derived for the unweighted objective; refit without weights= (drop points instead)")
-    if not self.stamp_.matches([t for pair in data.train for t in pair]):
+    train = [t for pair in data.train for t in pair]
+    if not self.stamp_.matches(train):
+        now = sorted({str(t.dtype) for t in train}); then = getattr(self, "train_dtypes_", now)
+        if now != then:
+            raise ValueError(f"the training data is in {', '.join(now)} but the model was fitted on {', '.join(then)}: the same "
+                             "values in another precision are other data to the minimizer; score it on the data it was fitted on, or refit")
         raise ValueError("the training data has the sizes this model was fitted on but other contents (it was changed after "
                          "the fit, or is another draw): influence is defined at the minimizer for this data; refit on it")
 @patch
 def predict(self: MultitaskGLM, X: torch.Tensor, task: int) -> torch.Tensor:
-    "Linear predictor z for task `task` (logits for logistic)."
-    self._check_fitted(); return self.design(X.to(torch.float64)) @ self.W_[task]
+    "Linear predictor z for task `task` (logits for logistic); `X` checked (finite, 2-D, the fitted width)."
+    self._check_fitted()
+    task = check_task_index(task, self.K_, "task")
+    X = check_array(X, "X", ndim=2)
+    if X.shape[1] != self.d_: raise ValueError(f"X has {X.shape[1]} features, the model was fitted with {self.d_}")
+    return self.design(X.to(torch.float64)) @ self.W_[task]
 @patch
 def split_losses(self: MultitaskGLM, data: MultitaskData, split: str = "val", W=None, gamma=None) -> torch.Tensor:
     "Mean loss V_k of each task on a split: `(K,)`, or `(..., K)` for a batch of parameters `W (..., K, p)`."

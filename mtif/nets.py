@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_nets.ipynb #3
 from __future__ import annotations
-import copy, hashlib, math, os, time, warnings
+import copy, hashlib, inspect, math, os, time, warnings
 from pathlib import Path
 from dataclasses import dataclass
 import torch
@@ -12,13 +12,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import MultitaskData, default_device
-from .checks import check_int, check_scalar, check_labels, perturbation, stream_seed
+from .checks import check_int, check_scalar, check_labels, check_task_list, perturbation, stream_seed, fingerprint, DataStamp
 
 # %% auto #0
-__all__ = ['cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss', 'correct',
-           'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels', 'same_inputs',
-           'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'cold_start_loto', 'order_seeds',
-           'multi_order_loto']
+__all__ = ['DIVERGED', 'cnn_encoder', 'mlp_encoder', 'MultitaskNet', 'SharedBottom', 'shared_bottom', 'per_sample_loss',
+           'correct', 'StepContext', 'split_features', 'batch_task_losses', 'equal_weighting', 'check_task_labels',
+           'same_inputs', 'train_mtl', 'evaluate', 'warm_start_loto', 'train_and_record', 'records_key',
+           'cold_start_loto', 'order_seeds', 'multi_order_loto']
 
 # %% ../nbs/08_nets.ipynb #06919fa6
 def cnn_encoder(in_shape=(3, 32, 32), channels=(32, 64), hidden: int = 128) -> nn.Module:
@@ -131,9 +131,14 @@ def equal_weighting(losses: torch.Tensor, model=None, groups=None, **kw):
 
 # %% ../nbs/08_nets.ipynb #47f8f229
 def check_task_labels(model, data: MultitaskData, split: str, task_type: str):
-    "Labels of every task of a split checked against `task_type` (binary: 0/1; multiclass: 0..out_dim-1)."
+    """Labels of every task of a split checked against `task_type` (binary: 0/1; multiclass: 0..out_dim-1), and its
+    inputs finite: data can be changed after `MultitaskData` checked it (a NaN written into a split once gave all-NaN
+    scores and an accuracy read from NaN logits)."""
     n_classes = getattr(model, "out_dim", None) if task_type == "multiclass" else None
-    for k, (_, y) in enumerate(data.split(split)): check_labels(y, task_type, f"{split}[{k}]", n_classes)
+    for k, (X, y) in enumerate(data.split(split)):
+        check_labels(y, task_type, f"{split}[{k}]", n_classes)
+        if X.is_floating_point() and not bool(torch.isfinite(X).all()):
+            raise ValueError(f"{split}[{k}]: X contains NaN or inf ({int((~torch.isfinite(X)).sum())} entries), written after the data was built")
 
 def same_inputs(data: MultitaskData, split: str = "train") -> bool:
     "Whether every task of a split has the same inputs (a multi-label data set, such as CelebA with every image)."
@@ -149,9 +154,7 @@ def _train_inputs(model, data: MultitaskData, task_type: str, tasks, weights, mu
     serves every task (`shared`), the inputs and labels on `device`, and the task sizes."""
     K = data.K
     check_task_labels(model, data, "train", task_type)
-    active = list(range(K)) if tasks is None else list(tasks)
-    if not active or any(not (isinstance(k, int) and 0 <= k < K) for k in active):
-        raise ValueError(f"tasks must be a non-empty list of task indices in [0, {K}), got {tasks}")
+    active = list(range(K)) if tasks is None else check_task_list(tasks, K, "tasks")
     sizes = data.sizes("train")
     W = None
     if weights is not None:
@@ -168,7 +171,10 @@ def _train_inputs(model, data: MultitaskData, task_type: str, tasks, weights, mu
 
 
 # %% ../nbs/08_nets.ipynb #ed3fc933
-def _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps, weighting, groups, opt, task_type, callbacks, lr) -> float:
+DIVERGED = 1e6      # a summed training loss this many times the run's first one (at least 1) is divergence, not noise
+
+def _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps, weighting, groups, opt, task_type, callbacks, lr,
+           guard: dict | None = None) -> float:
     """One epoch of minibatch steps: each task's batch from its own order (or, on the multi-label path, one batch in one
     order for every task), one encoder pass, the weighting rule's backward, the callbacks, the optimizer step. Returns the
     summed task losses averaged over the steps."""
@@ -189,6 +195,12 @@ def _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps,
             raise FloatingPointError(f"the training loss of task {k_bad} is {v_bad} at epoch {ep}, step {st}: training "
                 f"diverged (is lr = {lr:g} too large?) or a weighting rule produced non-finite values; the model's "
                 "parameters are not usable")
+        if guard is not None:
+            total = losses.detach().sum().item()
+            first = guard.setdefault("first", total)
+            if total > DIVERGED * max(first, 1.0):
+                raise FloatingPointError(f"the training loss is {total:.3g} at epoch {ep}, step {st}, {total / max(first, 1e-300):.2g} times the "
+                                         f"run's first ({first:.3g}): training diverged (is lr = {lr:g} too large?); the model's parameters are not usable")
         opt.zero_grad(set_to_none=False)
         weighting(losses, model=model, groups=groups, tasks=active, epoch=ep, step=st)
         ctx = StepContext(model, batches, opt, task_type, ep, st, losses.detach())
@@ -224,6 +236,9 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     if model.K != data.K: raise ValueError(f"model has {model.K} heads but the data has {data.K} tasks")
     epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
     lr = check_scalar(lr, "lr", low=0, include_low=False)
+    step_gamma = check_scalar(step_gamma, "step_gamma", low=0, include_low=False)
+    if step_size is not None: step_size = check_int(step_size, "step_size", 1)
+    guard = {}
     active, W, shared, Xs, ys, sizes = _train_inputs(model, data, task_type, tasks, weights, multilabel, device)
     groups = model.param_groups()
     weighting = weighting or equal_weighting
@@ -241,7 +256,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     bar = tqdm(range(start, stop), desc="training", disable=not progress, unit="epoch", initial=start, total=stop)
     for ep in bar:
         t0 = time.perf_counter()
-        loss = _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps, weighting, groups, opt, task_type, callbacks, lr)
+        loss = _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps, weighting, groups, opt, task_type, callbacks, lr, guard)
         sched.step()
         hist["epoch"].append(ep); hist["train_loss"].append(loss); hist["seconds"].append(time.perf_counter() - t0)
         if eval_split:
@@ -250,6 +265,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
         bar.set_postfix(loss=f"{loss:.4f}")
         if ck and ((ep + 1) % checkpoint_every == 0 or ep + 1 == stop): _save_checkpoint(ck, ep + 1, model, opt, sched, weighting, hist, callbacks)
     model.eval()
+    model.trained_on_ = DataStamp([t for pair in data.train for t in pair])   # what it was trained on, checked where it is scored
     return hist
 
 
@@ -313,7 +329,12 @@ def _save_checkpoint(ck: dict, epoch: int, model, opt, sched, weighting, hist, c
     torch.save(state, tmp); os.replace(tmp, ck["path"])
 
 def _resume(ck: dict, model, opt, sched, weighting, hist, callbacks=()) -> int:
-    state = torch.load(ck["path"], map_location=next(model.parameters()).device, weights_only=False)
+    try: state = torch.load(ck["path"], map_location=next(model.parameters()).device, weights_only=False)
+    except Exception as e:
+        raise ValueError(f"{ck['path']} is not a readable checkpoint ({type(e).__name__}: {str(e)[:200]}): delete it to train that run "
+                         "from the start") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{ck['path']} is not a checkpoint of train_mtl: delete it to train that run from the start")
     key = state.get("key") or {}
     continuing = key.get("settings") == ck["key"]["settings"] and ck["key"]["params"] == _digest(state["model"].values())
     if key.get("settings") != ck["key"]["settings"] or not (key.get("params") == ck["key"]["params"] or continuing):
@@ -365,10 +386,8 @@ def warm_start_loto(model, data: MultitaskData, epochs: int = 4, lr: float = 3e-
 
 def _loto_sources(K: int, sources) -> list:
     "Checked source tasks of a leave-one-task-out (default: all)."
-    sources = list(range(K)) if sources is None else list(sources)
-    if any(not (isinstance(l, int) and 0 <= l < K) for l in sources): raise ValueError(f"sources must be task indices in [0, {K}), got {sources}")
     if K < 2: raise ValueError("leave-one-task-out needs at least two tasks")
-    return sources
+    return list(range(K)) if sources is None else check_task_list(sources, K, "sources")
 
 def _loto_matrix(control: torch.Tensor, without, sources: list, desc: str, progress: bool) -> torch.Tensor:
     "`D[:, k, l] = control[:, k] - without(l)[:, k]` from per-length losses `(E, K)`; other columns and the diagonal NaN."
@@ -394,7 +413,8 @@ def train_and_record(model, data: MultitaskData, record_epochs, split: str = "va
     with tempfile.TemporaryDirectory() as tmp:
         ck = Path(checkpoint) if checkpoint is not None else Path(tmp) / "run.pt"
         rec_path = Path(records) if records is not None else ck.with_name(ck.name + ".records")
-        recs = torch.load(rec_path, weights_only=False) if rec_path.exists() else {}
+        key = records_key(model, data, split, task_type, on_record, **train_kw)
+        recs = _load_records(rec_path, key) if rec_path.exists() else {"__key__": key}
         hist = None
         for e in E:
             if e in recs and (e != E[-1] or not need_model): continue   # the last one runs if `model` must be left trained
@@ -404,6 +424,32 @@ def train_and_record(model, data: MultitaskData, record_epochs, split: str = "va
                 rec_path.parent.mkdir(parents=True, exist_ok=True)
                 tmp_rec = rec_path.with_name(rec_path.name + ".tmp"); torch.save(recs, tmp_rec); os.replace(tmp_rec, rec_path)
     return dict(epochs=E, loss=torch.stack([recs[e]["loss"] for e in E]), extra=[recs[e]["extra"] for e in E], hist=hist)
+
+_NOT_IN_KEY = ("progress", "device", "checkpoint_every", "stop_after")     # how a run is executed, not what it computes
+_TRAIN_DEFAULTS = {k: p.default for k, p in inspect.signature(train_mtl).parameters.items()}
+
+def records_key(model, data: MultitaskData, split: str, task_type: str, on_record=None, **train_kw) -> str:
+    """The fingerprint a records file carries: the initial parameters, the training data and the `split` it is read
+    on, the settings (`train_kw` but how it runs: progress, device), the recorder and the perturbation."""
+    defaults, plain = _TRAIN_DEFAULTS, lambda v: v is None or isinstance(v, (bool, int, float, str))
+    kw = {k: v for k, v in train_kw.items()          # a setting passed at its default is the same run as one left out
+          if k not in _NOT_IN_KEY and not (plain(v) and k in defaults and plain(defaults[k]) and v == defaults[k] and type(v) == type(defaults[k]))}
+    return fingerprint(dict(params=dict(model.state_dict()), train=data.train, read=data.split(split), split=split, task_type=task_type,
+                            settings=kw, on_record=on_record, perturbation=perturbation()))
+
+def _load_records(path: Path, key: str) -> dict:
+    "The records at `path` if they were made by the run `key`; another run's are refused, a file without a key warned of."
+    try: recs = torch.load(path, weights_only=False)
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable records file ({type(e).__name__}: {e}): delete it to run again") from None
+    if not isinstance(recs, dict): raise ValueError(f"{path} is not a records file (a {type(recs).__name__}): delete it to run again")
+    if "__key__" not in recs:
+        warnings.warn(f"{path} carries no run key (written before records were keyed): its records are used unverified; "
+                      "delete it to train again", UserWarning)
+    elif recs["__key__"] != key:
+        raise ValueError(f"{path} holds the records of another run (other initial parameters, data, settings or "
+                         "perturbation): delete it, or pass another records file / checkpoint_dir")
+    return recs
 
 # %% ../nbs/08_nets.ipynb #4a450fce
 def _cold_run(tag, tasks, model, data, E, split, task_type, checkpoint_dir, train_kw, records_dir=None):

@@ -13,7 +13,7 @@ from . import paper
 
 # %% auto #0
 __all__ = ['HEATMAP', 'COLUMNS', 'KINDS', 'OLD_KINDS', 'EXACT_TOL', 'STOCHASTIC_FLOOR', 'FALSE_ALARM', 'REF_COLUMNS',
-           'PLATFORM_FLAGS', 'PLATFORM_LIBS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir', 'sem', 'set_style',
+           'PLATFORM_FLAGS', 'PLATFORM_LIBS', 'REF_SUMS', 'NOT_REPRODUCED', 'MARKERS', 'figure_dir', 'sem', 'set_style',
            'paired_long', 'agreement_scatter', 'relatedness_heatmaps', 'record', 'read_summary', 'task_rows', 'fmt',
            'show', 'beside_paper', 'platform_id', 'spread_factor', 'stochastic_tolerance', 'reference_of',
            'read_reference', 'check_reference', 'accept_reference', 'measured_spread', 'apply_spread',
@@ -132,12 +132,20 @@ def record(out: str | os.PathLike, chapter: str, rows: list[dict]) -> pd.DataFra
 
 # %% ../nbs/92_results.ipynb #9e92eabc
 def read_summary(path: str | os.PathLike) -> pd.DataFrame:
-    "Read one `summary_*.csv` back with the right types."
-    df = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "row": str, "verdict": str, "kind": str, "note": str},
-                     keep_default_na=False, na_values={c: [""] for c in ["value", "se", "n", "table", "paper", "paper_se", "paper_se_max"]})
+    """Read one `summary_*.csv` back with the right types; a file that is not one (truncated, corrupt, another format)
+    is refused with its name and what to do."""
+    fix = "run its chapter again (mtif reproduce --only NN) or restore it (git checkout)"
+    try:
+        df = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "row": str, "verdict": str, "kind": str, "note": str},
+                         keep_default_na=False, na_values={c: [""] for c in ["value", "se", "n", "table", "paper", "paper_se", "paper_se_max"]})
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path} is not a readable summary ({type(e).__name__}: {str(e)[:200]}): {fix}") from None
     missing = set(COLUMNS) - set(df.columns)
-    if missing: raise ValueError(f"{path} is not a summary written by mtif.results.record: missing columns {sorted(missing)}")
-    df = df.astype({"n": "Int64", "table": "Int64"})
+    if missing: raise ValueError(f"{path} is not a summary written by mtif.results.record: missing columns {sorted(missing)}; {fix}")
+    try:
+        df = df.astype({"n": "Int64", "table": "Int64", **{c: float for c in ("value", "se", "paper", "paper_se", "paper_se_max")}})
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path} holds a non-numeric entry in a numeric column ({str(e)[:200]}): {fix}") from None
     for c in ("task", "row"): df[c] = df[c].replace("", None)
     df["kind"] = df["kind"].replace(OLD_KINDS)
     return df[COLUMNS]
@@ -243,13 +251,49 @@ def reference_of(df: pd.DataFrame, platform: str = "") -> pd.DataFrame:
 
 # %% ../nbs/92_results.ipynb #24465f70
 def read_reference(path: str | os.PathLike) -> pd.DataFrame:
-    "A reference file (`REF_COLUMNS`), refused with its name if it lacks a column (one written before kinds and spreads)."
-    r = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "kind": str, "platform": str}, keep_default_na=False,
-                    na_values={c: [""] for c in ["value", "se", "rtol", "atol", "atol_se", "spread", "spread_se", "runs"]})
+    """A reference file (`REF_COLUMNS`), refused with its name if it is unreadable, lacks a column (one written before
+    kinds and spreads), or is not the file `accept_reference`/`apply_spread` wrote: when its folder has `SHA256SUMS`
+    (the committed references do), the file's SHA-256 must be the one recorded there, so a tolerance raised by hand
+    (or any other edit) is refused instead of silently widening the check."""
+    path = Path(path)
+    redo = "rewrite it with `mtif reproduce --quick --accept`, then `python scripts/measure_spread.py`"
+    sums = path.parent / REF_SUMS
+    if sums.exists():
+        want = _read_sums(sums).get(path.name)
+        if want is None: raise ValueError(f"{path} is not listed in {sums}: a reference is written by `mtif reproduce --quick --accept`")
+        if want != _sha256(path):
+            raise ValueError(f"{path} was changed outside `mtif reproduce --quick --accept` / scripts/measure_spread.py (its SHA-256 is "
+                             f"not the one in {sums}): restore it (git checkout) or {redo}")
+    try:
+        r = pd.read_csv(path, dtype={"chapter": str, "metric": str, "task": str, "kind": str, "platform": str}, keep_default_na=False,
+                        na_values={c: [""] for c in ["value", "se", "rtol", "atol", "atol_se", "spread", "spread_se", "runs"]})
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path} is not a readable reference ({type(e).__name__}: {str(e)[:200]}): restore it (git checkout) or {redo}") from None
     missing = set(REF_COLUMNS) - set(r.columns)
-    if missing: raise ValueError(f"{path} is not a regression reference of this version: missing columns {sorted(missing)}; "
-                                 "rewrite it with `mtif reproduce --quick --accept`, then `python scripts/measure_spread.py`")
+    if missing: raise ValueError(f"{path} is not a regression reference of this version: missing columns {sorted(missing)}; {redo}")
     return r.replace({"task": {"": None}})[REF_COLUMNS]
+
+REF_SUMS = "SHA256SUMS"
+
+def _sha256(path) -> str:
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def _read_sums(path) -> dict:
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            h, _, name = line.partition("  ")
+            out[name.strip()] = h.strip()
+    return out
+
+def _record_sum(path: Path):
+    "Put `path`'s SHA-256 into `SHA256SUMS` beside it (atomically; the `sha256sum -c` format)."
+    from mtif.checks import atomic_write
+    sums = path.parent / REF_SUMS
+    d = _read_sums(sums) if sums.exists() else {}
+    d[path.name] = _sha256(path)
+    atomic_write(sums, lambda tmp: tmp.write_text("".join(f"{h}  {n}\n" for n, h in sorted(d.items()))))
 
 def _moved(ref: float, now: float, rtol: float, atol: float) -> bool:
     if math.isnan(ref) and math.isnan(now): return False
@@ -294,16 +338,26 @@ def _with_tolerance(r: pd.DataFrame) -> pd.DataFrame:
 def _write_reference(r: pd.DataFrame, path: Path):
     from mtif.checks import atomic_write
     atomic_write(path, lambda tmp: r[REF_COLUMNS].to_csv(tmp, index=False, float_format="%.17g"))
+    _record_sum(Path(path))
 
-def accept_reference(summary: pd.DataFrame, reference_dir: str | os.PathLike) -> list[str]:
+def accept_reference(summary: pd.DataFrame, reference_dir: str | os.PathLike, allow_nonfinite: bool = False) -> list[str]:
     """Rewrite `reference_dir/summary_<chapter>.csv` from a summary; return the changes accepted (as `check_reference`
     lines). A stochastic metric keeps its measured spread while its value and s.e. stay within their old tolerance;
-    one that moved further, or is new, is left unmeasured (`unmeasured_spreads`)."""
+    one that moved further, or is new, is left unmeasured (`unmeasured_spreads`). A value that would become NaN or
+    infinite (new, or finite in the old reference) is refused unless `allow_nonfinite`: a NaN reference matches a NaN
+    forever, so accepting one by accident switches its check off."""
     chapter = summary.chapter.iloc[0]
     path = Path(reference_dir) / f"summary_{chapter}.csv"
     try: old = read_reference(path) if path.exists() else pd.DataFrame(columns=REF_COLUMNS)
-    except ValueError: old, earlier = pd.DataFrame(columns=REF_COLUMNS), True     # an earlier format: replaced whole
+    except ValueError: old, earlier = pd.DataFrame(columns=REF_COLUMNS), True     # an earlier format or edited: replaced whole
     else: earlier = False
+    if not allow_nonfinite:
+        was = {k: v for k, v in zip(_key(old), old.value)}
+        cand = reference_of(summary)
+        bad = [f"{m}" + (f" [{t}]" if t else "") + f" = {v}" for (m, t), v in zip(_key(cand), cand.value)
+               if not math.isfinite(v) and math.isfinite(was.get((m, t), 0.0))]
+        if bad: raise ValueError(f"{chapter}: would accept non-finite values into {path}: " + "; ".join(bad[:10]) +
+                                 " (a NaN reference matches NaN forever); if a metric is undefined by design, accept with --accept-nonfinite")
     changes = check_reference(summary, old) if len(old) else [f"{chapter} | new reference with {len(reference_of(summary))} metrics"
                                                               + (" (replacing one of an earlier format)" if earlier else "")]
     new = reference_of(summary, platform_id())
@@ -463,5 +517,7 @@ def update_readme(readme: str | os.PathLike, figures: str | os.PathLike, write: 
     a, b = text.find(MARKERS[0]), text.find(MARKERS[1])
     if a < 0 or b < a: raise ValueError(f"{p} has no results markers {MARKERS}")
     new = text[:a] + MARKERS[0] + "\n" + readme_results(figures) + "\n" + text[b:]
-    if write and new != text: p.write_text(new, encoding="utf-8")
+    if write and new != text:
+        from mtif.checks import atomic_write
+        atomic_write(p, lambda tmp: tmp.write_text(new, encoding="utf-8"))
     return new != text

@@ -15,21 +15,18 @@ from .data import MultitaskData, default_device, valid_mask
 from .influence import data_influence_all
 from .linear import MultitaskLogistic
 from .nets import train_mtl, train_and_record, evaluate, per_sample_loss, same_inputs
-from .checks import check_int, check_scalar
+from .checks import check_int, check_scalar, check_mask, check_task_list
 from .results import sem
 
 # %% auto #0
-__all__ = ['harm_scores', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection', 'select_data',
-           'report_rows', 'select_over_lengths', 'run_cells', 'paired_change', 'selection_table']
+__all__ = ['ROW_SUM', 'harm_scores', 'top_mask', 'random_mask', 'drop_points', 'LinearLearner', 'NetLearner', 'Selection',
+           'select_data', 'report_rows', 'select_over_lengths', 'run_cells', 'paired_change', 'selection_table']
 
 # %% ../nbs/15_selection.ipynb #6
 def harm_scores(D: torch.Tensor, targets=None) -> torch.Tensor:
     "Selection scores `(K, n_max)` from data-level MTIF `D (K_target, K, n_max)`: the sum over `targets` (all by default). Positive = harmful."
     if D.dim() != 3: raise ValueError(f"expected data-level scores of shape (K_target, K, n_max), got {tuple(D.shape)}")
-    if targets is not None:
-        targets = list(targets)
-        if not targets or any(not 0 <= t < D.shape[0] for t in targets): raise ValueError(f"targets must be task indices in [0, {D.shape[0]}), got {targets}")
-        D = D[targets]
+    if targets is not None: D = D[check_task_list(targets, D.shape[0], "targets")]
     return D.sum(0)                                                   # NaN stays NaN at padding
 
 def top_mask(score: torch.Tensor, n_remove: int, valid: torch.Tensor) -> torch.Tensor:
@@ -49,8 +46,7 @@ def random_mask(valid: torch.Tensor, n_remove: int, seed: int = 0) -> torch.Tens
 
 def drop_points(data: MultitaskData, remove: torch.Tensor) -> MultitaskData:
     "A copy of `data` without the training points where the boolean mask `remove (K, n_max)` is True (validation and test untouched)."
-    shape = tuple(valid_mask(data).shape)
-    if tuple(remove.shape) != shape: raise ValueError(f"remove must have shape (K, n_max) = {shape}")
+    remove = check_mask(remove, valid_mask(data).shape, "remove")
     keep = [~remove[k, :len(y)].cpu() for k, (_, y) in enumerate(data.train)]
     if any(int(kp.sum()) == 0 for kp in keep): raise ValueError("the removal would empty a task; remove fewer points")
     train = [(X[kp.to(X.device)], y[kp.to(y.device)]) for kp, (X, y) in zip(keep, data.train)]
@@ -92,10 +88,10 @@ class NetLearner:
             from mtif.archs import architecture
             name, akw = build, dict(arch_kw or {})
             build = lambda data, seed: architecture(name, data, seed=seed, **akw)
-        if ensemble < 1: raise ValueError(f"ensemble must be >= 1, got {ensemble}")
         self.build, self.task_type, self.train_kw = build, task_type, dict(train_kw or {})
         self.weighting, self.weighting_kw = weighting, dict(weighting_kw or {})
-        self.ensemble, self.proj_dim, self.relative_damping, self.progress = ensemble, proj_dim, relative_damping, progress
+        self.ensemble, self.proj_dim, self.progress = check_int(ensemble, "ensemble", 1), proj_dim, progress
+        self.relative_damping = check_scalar(relative_damping, "relative_damping", low=0)
         self.device = torch.device(device) if device else default_device()
     def make_weighting(self, data: MultitaskData):
         "A fresh weighting rule for one training (rules such as DWA and GradNorm keep state): from a registry name or a factory."
@@ -123,8 +119,7 @@ def fit_without(self: NetLearner, data: MultitaskData, remove: torch.Tensor, see
     (multi-label data) the removed points get weight 0 (the paper's sigma_li = 0): the one encoder pass and the data
     order of the full run are kept. Otherwise they are dropped (`drop_points`)."""
     if not same_inputs(data): return self.fit(drop_points(data, remove), seed, **kw)
-    valid = valid_mask(data)
-    if tuple(remove.shape) != tuple(valid.shape): raise ValueError(f"remove must have shape (K, n_max) = {tuple(valid.shape)}")
+    remove = check_mask(remove, valid_mask(data).shape, "remove")
     if "weights" in self.train_kw or "weights" in kw: raise ValueError("fit_without sets the weights itself; pass none")
     keep = ~remove.cpu().bool()
     if not keep.any(1).all(): raise ValueError("the removal would empty a task; remove fewer points")
@@ -200,8 +195,11 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
                 scores: torch.Tensor | None = None, progress: bool = True, controls_at: float | None = None, checkpoint_dir=None) -> Selection:
     """Remove the most harmful training points by summed MTIF, retrain, and compare with controls (see above).
     `checkpoint_dir` (networks): every training checkpoints there, so a call cut off resumes where it stopped."""
-    grid = sorted(set(float(f) for f in (fraction if isinstance(fraction, (list, tuple, np.ndarray)) else [fraction])))
-    if not grid or any(not 0 < f < 1 for f in grid): raise ValueError(f"fractions must lie in (0, 1), got {fraction}")
+    if torch.is_tensor(fraction): fraction = fraction.tolist()
+    if isinstance(fraction, (set, frozenset)): fraction = sorted(fraction)
+    fr = fraction if isinstance(fraction, (list, tuple, np.ndarray)) else [fraction]
+    grid = sorted(set(check_scalar(f, "fraction", low=0, high=1, include_low=False, include_high=False) for f in np.ravel(np.asarray(fr, dtype=object))))
+    if not grid: raise ValueError(f"fraction must be a number in (0, 1) or a list of them, got {fraction!r}")
     if controls_at is not None and float(controls_at) not in grid: raise ValueError(f"controls_at={controls_at} is not in the fractions {grid}")
     _check_controls(controls)
     ck = _checkpoints(learner, checkpoint_dir)
@@ -210,6 +208,9 @@ def select_data(learner, data: MultitaskData, fraction=0.05, targets=None, contr
     bar = tqdm(total=steps, desc="selection", disable=not progress)
     base = learner.fit(data, seed, **ck("all")); bar.update()
     if scores is None: scores = harm_scores(learner.influence(base, data), targets); bar.update()
+    elif not torch.is_tensor(scores) or tuple(scores.shape) != tuple(valid.shape):
+        raise ValueError(f"scores must be a tensor of shape (K, n_max) = {tuple(valid.shape)} (one per training point), got "
+                         f"{tuple(getattr(scores, 'shape', ())) or type(scores).__name__}")
     scores = torch.where(valid, scores.double().cpu(), torch.tensor(float("nan"), dtype=torch.float64))
     rows = [_row(learner, base, data, "none", 0.0, 0)]
     fits = {}
@@ -285,27 +286,84 @@ def select_over_lengths(learner: NetLearner, data: MultitaskData, lengths, fract
     return dict(report=pd.DataFrame(rows), scores=scores, masks=masks)
 
 # %% ../nbs/15_selection.ipynb #a3eb1525
+ROW_SUM = "row_sha1"      # the column of a results file that holds each row's checksum
+
+def _with_row_sums(df: pd.DataFrame) -> pd.DataFrame:
+    "`df` with `ROW_SUM`: a SHA-1 (16 hex digits) of each row's fields exactly as the CSV writes them."
+    import hashlib, io
+    body = df.drop(columns=[ROW_SUM], errors="ignore").reset_index(drop=True)
+    text = pd.read_csv(io.StringIO(body.to_csv(index=False)), dtype=str, keep_default_na=False) if len(body) else body
+    sums = [hashlib.sha1("\x1f".join(r).encode()).hexdigest()[:16] for r in text.itertuples(index=False)]
+    return body.assign(**{ROW_SUM: sums})
+
+def _read_rows(path, keys: list) -> pd.DataFrame:
+    """The rows of the results file at `path` whose cells are intact: a cell with a row that fails its checksum
+    (truncated, edited, a non-numeric entry) or a duplicated row is dropped whole, with a `CacheRebuiltWarning` naming
+    the file and the cells, and runs again. An unreadable file is refused with its name."""
+    import hashlib, warnings
+    from pathlib import Path
+    from mtif.checks import CacheRebuiltWarning
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0: return pd.DataFrame()
+    try: raw, typed = pd.read_csv(path, dtype=str, keep_default_na=False), pd.read_csv(path)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path} is not a readable results file ({type(e).__name__}: {str(e)[:200]}): restore it (git checkout) "
+                         "or delete it to run every cell again") from None
+    if keys and not set(keys) <= set(typed.columns):
+        raise ValueError(f"{path} has no column(s) {sorted(set(keys) - set(typed.columns))} of these cells: it holds another grid's results")
+    cell = typed[keys].astype(str).apply(tuple, axis=1) if keys and len(typed) else pd.Series([()] * len(typed), dtype=object)
+    bad = raw.duplicated(keep=False).to_numpy().copy()
+    if ROW_SUM in raw.columns:
+        body = raw.drop(columns=[ROW_SUM])
+        sums = [hashlib.sha1("\x1f".join(r).encode()).hexdigest()[:16] for r in body.itertuples(index=False)]
+        bad |= raw[ROW_SUM].to_numpy() != sums
+    else:
+        warnings.warn(f"{path} was written before results rows carried checksums: its rows are used unverified", UserWarning, stacklevel=3)
+    if bad.any():
+        cells = sorted(set(cell[bad]))
+        warnings.warn(f"{path}: {int(bad.sum())} row(s) fail their checksum or are duplicated (truncated, edited or written twice); "
+                      f"running their {len(cells)} cell(s) again: {cells[:5]}", CacheRebuiltWarning, stacklevel=3)
+        typed = typed[~cell.isin(cells).to_numpy()]
+    return typed.drop(columns=[ROW_SUM], errors="ignore").reset_index(drop=True)
+
 def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True, workers: int | None = None,
               scheduler: str | None = None) -> pd.DataFrame:
     """Run `fn(**cell) -> list of row dicts` for each cell not yet in the CSV at `path`; rows carry the cell's keys. Returns
     all rows (earlier ones, then the new ones in cell order). The cells are jobs (`map_jobs`, chapter 94): serial, on
-    `workers` local processes, or at `scheduler`; each cell's rows are written as soon as it finishes."""
+    `workers` local processes, or at `scheduler`; each cell's rows are written as soon as it finishes: atomically, each
+    row with its checksum (`ROW_SUM`), under a lock (`FileLock`), merged with what other processes wrote meanwhile."""
     from pathlib import Path
     from mtif.jobs import map_jobs
+    from mtif.checks import FileLock, atomic_write
     path = Path(path)
-    done = pd.read_csv(path) if path.exists() else pd.DataFrame()
-    key = lambda c: tuple(str(c[k]) for k in sorted(c))
-    have = set()
-    if cells and not done.empty: have = {key(r) for r in done[sorted(cells[0])].astype(str).to_dict("records")}
+    keys = sorted(cells[0]) if cells else []
+    if any(sorted(c) != keys for c in cells): raise ValueError(f"every cell must have the same keys {keys}")
+    lock = FileLock(path.with_name(path.name + ".lock"), f"results file {path}")
+    key = lambda c: tuple(str(c[k]) for k in keys)
+    cell_of = lambda df: df[keys].astype(str).apply(tuple, axis=1) if keys and len(df) else pd.Series([], dtype=object)
+    with lock: done = _read_rows(path, keys)
+    have = set(cell_of(done))
     todo = [c for c in cells if key(c) not in have]
     frames = {}                         # each new cell's rows, built once, by its index in `todo`
+    def save(extra):                    # under the lock: what is on disk now (other writers' rows too), plus `extra`
+        disk = _read_rows(path, keys)
+        on_disk = set(cell_of(disk))
+        new = [f for f in extra if not len(f) or key(f.iloc[0]) not in on_disk]      # a cell another process wrote first stays theirs
+        out = pd.concat([disk, *new], ignore_index=True)
+        atomic_write(path, lambda tmp: _with_row_sums(out).to_csv(tmp, index=False))
+        return out
     def write(i, rows):                 # in completion order: what finished is on disk
         frames[i] = pd.DataFrame([{**todo[i], **r} for r in rows])
-        pd.concat([done, *frames.values()], ignore_index=True).to_csv(path, index=False)
+        with lock: save([frames[i]])
     map_jobs(fn, todo, workers=workers, scheduler=scheduler, on_result=write, desc=desc, progress=progress)
-    out = pd.concat([done] + [frames[i] for i in range(len(todo))], ignore_index=True)     # earlier rows, then cell order
-    if todo: out.to_csv(path, index=False)
-    return out
+    if not todo: return done
+    with lock:                          # earlier rows, then this call's cells in cell order
+        disk = _read_rows(path, keys)
+        mine = {key(c) for c in todo}
+        c_disk = cell_of(disk)
+        out = pd.concat([disk[~c_disk.isin(mine).to_numpy()]] + [disk[(c_disk == key(c)).to_numpy()] for c in todo], ignore_index=True)
+        atomic_write(path, lambda tmp: _with_row_sums(out).to_csv(tmp, index=False))
+    return pd.concat([disk[~c_disk.isin(mine).to_numpy()]] + [frames[i] for i in range(len(todo))], ignore_index=True)
 
 # %% ../nbs/15_selection.ipynb #01c946b3
 def paired_change(after, before, higher_is_better: bool = True) -> dict:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_trak.ipynb #3
 from __future__ import annotations
-import json, math, warnings
+import hashlib, json, math, os, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from .data import MultitaskData, default_device, pad_tasks
 from .hessian import BlockHessian, BlockSolver
 from .influence import target_solves, block_scores, block_task_scores, nan_pad, check_target
 from .nets import SharedBottom, check_task_labels
-from .checks import (CacheRebuiltWarning, check_int, content_hash, npy_problem, save_json, save_npy, stream_seed)
+from .checks import (CacheRebuiltWarning, DataStamp, FileLock, check_int, check_scalar, content_hash, npy_problem, save_json, save_npy, stream_seed)
 
 # %% auto #0
 __all__ = ['PROJECTED_REMEDY', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer',
@@ -227,24 +227,56 @@ def make_featurizer(model, task_type="binary", m_head=None, m_shared=512, kind="
 
 # %% ../nbs/09_trak.ipynb #962a13c5
 class FeatureStore:
-    """Memory-mapped feature arrays for one split, with a record of which batches are done (resumable). Reused only when
-    `meta.json` holds the same fingerprint and every file has the expected header and size; otherwise (foreign, truncated
-    or corrupt) it is rebuilt with a `CacheRebuiltWarning` naming the reason. Small files are replaced atomically."""
-    def __init__(self, path, K: int, n_max: int, m_head: int, m_shared: int, n_batches: int, fingerprint: dict):
-        self.path = Path(path); self.path.mkdir(parents=True, exist_ok=True)
+    """Memory-mapped feature arrays for one split, with a record of which batches are done and a SHA-1 of each done
+    batch's rows (resumable). Reused only when `meta.json` holds the same fingerprint and every file has the expected
+    header and size (otherwise rebuilt), and only the batches whose rows still match their checksum (the others are
+    computed again); each with a `CacheRebuiltWarning` naming the reason. One writer at a time (`FileLock`); a complete
+    store on a read-only disk is read without writing. Small files are replaced atomically; `close()` releases the lock."""
+    def __init__(self, path, K: int, n_max: int, m_head: int, m_shared: int, extents: list, fingerprint: dict):
+        self.path, self.extents = Path(path), list(extents)              # extents[b] = (task, first row, rows) of batch b
+        n_batches = len(self.extents)
         shapes = dict(phi_head=(K, n_max, m_head), phi_shared=(K, n_max, m_shared), Q=(K, n_max))
         fingerprint = json.loads(json.dumps(fingerprint))                     # as it reads back from meta.json
+        self._lock = None
+        if self.path.is_dir() and not os.access(self.path, os.W_OK):         # read-only: usable only when complete and intact
+            problem = self._problem(fingerprint, shapes, n_batches)
+            if problem is None:
+                self._open(shapes, "r")
+                bad = self._corrupt()
+                if self.done.all() and not bad: return
+            raise ValueError(f"feature store {self.path} is read-only and " + (problem if problem not in (None, "new") else
+                             "incomplete or corrupt") + ": make it writable or pass another store")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(self.path / ".lock", f"feature store {self.path}").acquire()
         problem = self._problem(fingerprint, shapes, n_batches)
         if problem is not None:
             if problem != "new": warnings.warn(f"feature store {self.path}: {problem}; rebuilding it", CacheRebuiltWarning, stacklevel=3)
-            for f in ["meta.json", "done.npy"] + [f"{k}.npy" for k in shapes]: (self.path / f).unlink(missing_ok=True)
-        mode = "r+" if problem is None else "w+"
+            for f in ["meta.json", "done.npy", "sums.npy"] + [f"{k}.npy" for k in shapes]: (self.path / f).unlink(missing_ok=True)
+            self._open(shapes, "w+", n_batches)
+            save_npy(self.path / "done.npy", self.done); save_npy(self.path / "sums.npy", self.sums)
+            save_json(self.path / "meta.json", dict(fingerprint=fingerprint))    # last: a half-built store has no meta
+        else:
+            self._open(shapes, "r+")
+            if (bad := self._corrupt()):
+                warnings.warn(f"feature store {self.path}: {len(bad)} of {int(self.done.sum()) + len(bad)} finished batch(es) no longer "
+                              f"match their checksum (corrupt or overwritten; batches {bad[:8]}{' ...' if len(bad) > 8 else ''}); "
+                              "computing them again", CacheRebuiltWarning, stacklevel=3)
+    def _open(self, shapes, mode, n_batches=None):
         self.phi_head, self.phi_shared, self.Q = (np.lib.format.open_memmap(self.path / f"{k}.npy", mode, np.float32, shp)
                                                   for k, shp in shapes.items())
-        if problem is None: self.done = np.load(self.path / "done.npy")
-        else:
-            self.done = np.zeros(n_batches, bool); save_npy(self.path / "done.npy", self.done)
-            save_json(self.path / "meta.json", dict(fingerprint=fingerprint))    # last: a half-built store has no meta
+        if mode == "w+": self.done, self.sums = np.zeros(n_batches, bool), np.zeros((n_batches, 20), np.uint8)
+        else: self.done, self.sums = np.load(self.path / "done.npy"), np.load(self.path / "sums.npy")
+    def checksum(self, b: int) -> np.ndarray:
+        "SHA-1 of batch `b`'s rows in the three arrays, as 20 bytes."
+        k, s, m = self.extents[b]
+        h = hashlib.sha1(usedforsecurity=False)
+        for a in (self.phi_head, self.phi_shared, self.Q): h.update(np.ascontiguousarray(a[k, s:s + m]).tobytes())
+        return np.frombuffer(h.digest(), np.uint8)
+    def _corrupt(self) -> list:
+        "Finished batches whose rows no longer match their checksum; they are marked unfinished."
+        bad = [b for b in np.flatnonzero(self.done).tolist() if not np.array_equal(self.checksum(b), self.sums[b])]
+        self.done[bad] = False
+        return bad
     def _problem(self, fingerprint, shapes, n_batches) -> str | None:
         meta = self.path / "meta.json"
         if not meta.exists():
@@ -256,10 +288,14 @@ class FeatureStore:
             return f"it was built for other inputs (differing: {', '.join(diff)})"
         for k, shp in shapes.items():
             if (pr := npy_problem(self.path / f"{k}.npy", shp, np.float32)): return pr
-        return npy_problem(self.path / "done.npy", (n_batches,), bool)
+        return npy_problem(self.path / "done.npy", (n_batches,), bool) or npy_problem(self.path / "sums.npy", (n_batches, 20), np.uint8)
     def mark(self, b: int):
+        "Batch `b`'s rows are written: flush them, record their checksum, then mark the batch done."
         for a in (self.phi_head, self.phi_shared, self.Q): a.flush()
+        self.sums[b] = self.checksum(b); save_npy(self.path / "sums.npy", self.sums)
         self.done[b] = True; save_npy(self.path / "done.npy", self.done)
+    def close(self):
+        if self._lock is not None: self._lock.release(); self._lock = None
 
 # %% ../nbs/09_trak.ipynb #53072f70
 def _feature_shard(batches, featurizer, sp, batch_size):
@@ -277,16 +313,23 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
     """Projected per-sample output gradients of a split: dict with `phi_head`, `phi_shared`, `Q` (padded by task), `mask`, `n`.
     The batches are jobs (`map_jobs`, chapter 94), `shard` batches each on `workers` local processes or at `scheduler`;
     each shard is written to `store` as it finishes (resumable)."""
-    from mtif.jobs import map_jobs
+    batch_size = check_int(batch_size, "batch_size", 1)
     sp = data.split(split)
     _, y_pad, mask, n = pad_tasks([(X[:, :1].float(), y.float()) for X, y in sp])
     K, n_max = mask.shape
     mh, ms = featurizer.m_head, featurizer.m_shared
     batches = [(k, s) for k in range(K) for s in range(0, len(sp[k][1]), batch_size)]
+    extents = [(k, s, min(batch_size, len(sp[k][1]) - s)) for k, s in batches]
     fp = dict(featurizer.fingerprint, split=split, sizes=n.tolist(), batch_size=batch_size,
               model=content_hash(*featurizer.model.state_dict().values()), data=content_hash(*[t for pair in sp for t in pair])) \
         if store is not None else None
-    st = FeatureStore(store, K, n_max, mh, ms, len(batches), fp) if store is not None else None
+    st = FeatureStore(store, K, n_max, mh, ms, extents, fp) if store is not None else None
+    try: return _featurize_into(st, featurizer, sp, batches, extents, batch_size, K, n_max, mh, ms, mask, n, split, progress, dtype, workers, scheduler, shard)
+    finally:
+        if st is not None: st.close()
+
+def _featurize_into(st, featurizer, sp, batches, extents, batch_size, K, n_max, mh, ms, mask, n, split, progress, dtype, workers, scheduler, shard):
+    from mtif.jobs import map_jobs
     if st is None:
         out = dict(phi_head=torch.zeros(K, n_max, mh, dtype=dtype), phi_shared=torch.zeros(K, n_max, ms, dtype=dtype),
                    Q=torch.zeros(K, n_max, dtype=dtype))
@@ -307,8 +350,8 @@ def featurize(featurizer, data: MultitaskData, split: str, batch_size: int = 128
         map_jobs(_feature_shard, jobs, dict(featurizer=featurizer, sp=sp, batch_size=batch_size), workers=workers, scheduler=scheduler,
                  on_result=write, progress=False, fail_fast=True)       # shards share their causes of failure; what finished is stored
     if st is not None:
-        out = dict(phi_head=torch.from_numpy(np.asarray(st.phi_head)), phi_shared=torch.from_numpy(np.asarray(st.phi_shared)),
-                   Q=torch.from_numpy(np.asarray(st.Q)))
+        view = (lambda a: torch.from_numpy(np.asarray(a))) if st._lock is not None else (lambda a: torch.from_numpy(np.array(a)))
+        out = dict(phi_head=view(st.phi_head), phi_shared=view(st.phi_shared), Q=view(st.Q))   # a read-only store is copied
     out.update(mask=mask.to(out["Q"].dtype), n=n)
     return out
 
@@ -320,6 +363,7 @@ def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype
                      relative_damping: float = 0.0) -> BlockSolver:
     "Block solver for the projected Gauss-Newton matrix of the training features `F`, damped by `damping + relative_damping * mean diagonal`."
     if hessian not in ("trak", "gn"): raise ValueError(f"hessian must be 'trak' or 'gn', got {hessian!r}")
+    damping, relative_damping = check_scalar(damping, "damping", low=0), check_scalar(relative_damping, "relative_damping", low=0)
     ph, ps, Q, mask, n = (F[k].to(dtype) if torch.is_tensor(F[k]) else F[k] for k in ("phi_head", "phi_shared", "Q", "mask", "n"))
     w = mask if hessian == "trak" else Q * (1 - Q) * mask
     c = w / n.to(dtype)[:, None]
@@ -346,6 +390,8 @@ def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=t
 # %% ../nbs/09_trak.ipynb #a507122a
 def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
     "Per target (first axis): keep the `topk` scores largest in magnitude (others 0) and/or soft-threshold by `threshold`."
+    if topk is not None: topk = check_int(topk, "topk", 1)
+    if threshold is not None: threshold = check_scalar(threshold, "threshold", low=0)
     out = D.clone()
     if topk is not None:
         flat = out.flatten(1).nan_to_num(0)
@@ -375,13 +421,24 @@ class ProjectedMTIF:
                     raise ValueError(f"model {i}: parameter {name} contains NaN or inf ({int((~torch.isfinite(prm)).sum())} entries): "
                                      "its training diverged; retrain it (train_mtl stops at the first non-finite loss)")
         for split in ("train", "val", "test"): check_task_labels(self.models[0], data, split, task_type)
+        train = [t for pair in data.train for t in pair]
+        for i, m in enumerate(self.models):
+            stamp = getattr(m, "trained_on_", None)
+            if stamp is None:
+                warnings.warn(f"model {i} carries no record of the data it was trained on (trained outside train_mtl?): its "
+                              "scores assume data.train is that data", UserWarning, stacklevel=2)
+            elif not stamp.matches(train):
+                raise ValueError(f"model {i} was trained on other data than data.train (another draw, other labels or other "
+                                 "points: contents differ): score a model on the data it was trained on")
         self.data, self.task_type, self.kind, self.seed = data, task_type, kind, seed
         if isinstance(proj_dim, (tuple, list)):
             if len(proj_dim) != 2: raise ValueError(f"proj_dim must be an int or a pair (m_head or None, m_shared), got {proj_dim!r}")
             self.m_head = None if proj_dim[0] is None else check_int(proj_dim[0], "proj_dim[0] (head)", 1)
             self.m_shared = check_int(proj_dim[1], "proj_dim[1] (shared)", 1)
         else: self.m_head, self.m_shared = None, check_int(proj_dim, "proj_dim", 1)
-        self.hessian, self.damping, self.batch_size, self.store = hessian, damping, batch_size, store
+        if hessian not in ("trak", "gn"): raise ValueError(f"hessian must be 'trak' or 'gn', got {hessian!r}")
+        damping, relative_damping = check_scalar(damping, "damping", low=0), check_scalar(relative_damping, "relative_damping", low=0)
+        self.hessian, self.damping, self.batch_size, self.store = hessian, damping, check_int(batch_size, "batch_size", 1), store
         self.relative_damping = relative_damping
         self.projection, self.dtype, self.progress, self.workers, self.scheduler = projection, dtype, progress, workers, scheduler
         self._features, self._solvers, self._featurizers = {}, {}, {}
