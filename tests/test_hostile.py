@@ -555,3 +555,23 @@ def test_37_18_messages_name_the_parameter(syn, toy, trained):
     assert torch.isfinite(D[0, [0, 2, 3], 1]).all()
     f32 = syn.to(dtype=torch.float32)
     with pytest.raises(ValueError, match="in torch.float32 but the model was fitted on torch.float64"): task_influence(MultitaskRidge(.5).fit(syn), f32)
+
+def test_37_12_failing_chapter_under_accept_leaves_the_references_byte_identical(tmp_path):
+    nbs, figs = _mini_checkout(tmp_path, _WRITES_THEN.format(then="if quick: raise ValueError('broken')"))
+    ref = tmp_path / "reference"; shutil.copytree(ROOT / "tests" / "reference", ref)
+    before = _tree_hash(ref)
+    r = _cli("reproduce", "--quick", "--accept", "--nbs", nbs, "--reference", ref, "--figures", tmp_path / "q", "--out", tmp_path / "o")
+    assert r.returncode == 1 and "16_mini FAILED" in r.stderr, (r.stdout, r.stderr)
+    assert _tree_hash(ref) == before
+
+def test_37_13_two_full_runs_of_one_chapter_at_once(tmp_path):
+    "Two concurrent full runs of one chapter: the second waits for the first (a lock), both succeed, figures/ is one of theirs."
+    nbs, figs = _mini_checkout(tmp_path, _WRITES_THEN.format(then="time.sleep(3)"))
+    procs = [subprocess.Popen([sys.executable, "-m", "mtif.cli", "reproduce", "--nbs", str(nbs), "--figures", str(figs), "-p", "seeds", str(s)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for s in (4, 5)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert sum("is in use by another process: waiting for it" in e for _, e in outs) == 1, outs
+    v = pd.read_csv(figs / "summary_16_mini.csv").value.item()
+    assert round(v, 9) in (0.4, 0.5) and (figs / "table_runs.csv").read_text() == "seed,value\n"
+    assert not (figs / ".staging" / "16_mini").exists()
