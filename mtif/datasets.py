@@ -13,10 +13,12 @@ from .data import MultitaskData, data_root
 from .checks import CacheRebuiltWarning, atomic_write, content_hash
 
 # %% auto #0
-__all__ = ['SUMS', 'HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES',
-           'OFFICE31_DOMAINS', 'OFFICE31_CLASSES', 'cache_dir', 'split_indices', 'verify_files', 'git_blob_id',
-           'har_dir', 'read_har_labels', 'read_har', 'download_har', 'load_har', 'har_standin',
-           'read_celeba_attributes', 'load_celeba', 'load_office_caltech', 'stratified_split', 'load_office31']
+__all__ = ['SUMS', 'HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'HAPT_FILE', 'HAR_FS', 'HAR_WINDOW', 'HAR_STEP',
+           'HAR_FEATURES_VERSION', 'CELEBA_TASKS', 'OFFICE_DOMAINS', 'OFFICE_CLASSES', 'OFFICE31_DOMAINS',
+           'OFFICE31_CLASSES', 'cache_dir', 'split_indices', 'verify_files', 'git_blob_id', 'har_dir',
+           'read_har_labels', 'har_source', 'read_har', 'download_har', 'load_har', 'burg_ar', 'har_signals',
+           'har_windows', 'har_features', 'reconstruct_har', 'read_celeba_attributes', 'load_celeba',
+           'load_office_caltech', 'stratified_split', 'load_office31']
 
 # %% ../nbs/06_datasets.ipynb #6
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -115,12 +117,22 @@ def read_har_labels(root=None):
         act.append(a); sub.append(s)
     return np.concatenate(act), np.concatenate(sub)
 
-def read_har(root=None):
-    "The 561 features, activity labels and subject ids of all 10,299 windows: `(X, activity, subject)`."
+def har_source(root=None) -> str:
+    "Where `read_har` takes HAR's features from: 'official' (the feature files, which win), else 'reconstructed' (UCI HAPT's recordings)."
     d = har_dir(root)
+    if all((d / f).exists() for f in HAR_FILES) or not (data_root(root) / HAPT_FILE).exists(): return "official"
+    return "reconstructed"
+
+def read_har(root=None, cache=None, progress: bool = False):
+    """The 561 features, activity labels and subject ids of HAR's windows: `(X, activity, subject)`. From the official
+    feature files (10,299 windows) when they are under `har_dir(root)`; else reconstructed from the raw recordings of
+    UCI HAPT (`reconstruct_har`, 10,411 windows; `har_source` says which)."""
+    d = har_dir(root)
+    if har_source(root) == "reconstructed": return reconstruct_har(root, cache, progress)[:3]
     _need([d / f for f in HAR_FILES], "UCI HAR Dataset",
           f"Put the official files under {d} (from the UCI Machine Learning Repository, dataset 240, "
-          f"'Human Activity Recognition Using Smartphones'), or call load_har(download=True) where there is network")
+          f"'Human Activity Recognition Using Smartphones'), or the raw recordings at <root>/{HAPT_FILE}, "
+          "or call load_har(download=True) where there is network")
     act, sub = read_har_labels(root)
     verify_files(d.parent, [d / f for f in HAR_FILES if f.split("/")[1].startswith("X_")], "UCI HAR features")
     Xs = []
@@ -165,18 +177,20 @@ def download_har(root=None, url: str = HAR_URL, expected: dict | None = HAR_BLOB
 
 # %% ../nbs/06_datasets.ipynb #335defc0
 def load_har(root=None, download: bool = False, n_components: int = 100, reduction: str = "svd", seed: int = 0,
-             fractions=(0.8, 0.1, 0.1), device=None) -> MultitaskData:
-    "UCI HAR as 30 binary tasks (one per volunteer; 1 = SITTING), features reduced to `n_components`, float64."
+             fractions=(0.8, 0.1, 0.1), device=None, cache=None) -> MultitaskData:
+    """UCI HAR as 30 binary tasks (one per volunteer; 1 = SITTING), features reduced to `n_components`, float64. The
+    features are the official files' when present, else computed from the raw recordings (`meta['source']`)."""
     from sklearn.decomposition import TruncatedSVD, PCA
     if reduction not in ("svd", "pca"): raise ValueError(f"reduction must be 'svd' or 'pca', got {reduction!r}")
     if download and not all((har_dir(root) / f).exists() for f in HAR_FILES): download_har(root)
-    X, act, sub = read_har(root)
+    source = har_source(root)
+    X, act, sub = read_har(root, cache)
     red = TruncatedSVD(n_components, random_state=seed) if reduction == "svd" else PCA(n_components, random_state=seed)
     Z = red.fit_transform(X)
     Z = (Z - Z.mean(0)) / Z.std(0)
     y = (act == SITTING).astype(np.float64)
     return _tasks_from_groups(torch.from_numpy(Z), torch.from_numpy(y), sub, fractions, seed, device,
-                              names=lambda s: f"subject {s}", meta=dict(dataset="UCI HAR", reduction=reduction, standin=False))
+                              names=lambda s: f"subject {s}", meta=dict(dataset="UCI HAR", reduction=reduction, source=source))
 
 def _tasks_from_groups(X, y, groups, fractions, seed, device, names, meta):
     g = torch.Generator().manual_seed(seed)
@@ -188,26 +202,159 @@ def _tasks_from_groups(X, y, groups, fractions, seed, device, names, meta):
             splits[name].append((X[rows[idx]].to(device), y[rows[idx]].to(device)))
     return MultitaskData(**splits, names=[names(s) for s in ids], meta=dict(meta, groups=ids))
 
-# %% ../nbs/06_datasets.ipynb #11
-def har_standin(root=None, d: int = 100, a: float = 1.5, delta: float = 1.0, eps: float = 0.1, seed: int = 0,
-                fractions=(0.8, 0.1, 0.1), device=None) -> MultitaskData:
-    "HAR's real task sizes and SITTING labels with synthetic class-conditional Gaussian features (a stand-in)."
-    act, sub = read_har_labels(root)
-    y = (act == SITTING).astype(np.float64)
-    ids = sorted(set(sub.tolist()))
-    g = torch.Generator().manual_seed(10_000 + seed)
-    beta = torch.zeros(d, dtype=torch.float64); beta[0] = 1.0
-    u = torch.randn(len(ids), d, generator=g, dtype=torch.float64); u /= u.norm(dim=1, keepdim=True)
-    unrelated = torch.arange(len(ids)) >= len(ids) - round(eps * len(ids))
-    theta = torch.where(unrelated[:, None], u, beta + delta * u)
-    theta = theta / theta.norm(dim=1, keepdim=True)
-    X = torch.randn(len(y), d, generator=g, dtype=torch.float64)
-    task_of_row = torch.tensor([ids.index(s) for s in sub])
-    X += a * (2 * torch.from_numpy(y)[:, None] - 1) * theta[task_of_row]
-    return _tasks_from_groups(X, torch.from_numpy(y), sub, fractions, seed, device,
-                              names=lambda s: f"subject {s} (stand-in)",
-                              meta=dict(dataset="UCI HAR stand-in: real tasks and labels, synthetic features", standin=True,
-                                        unrelated=unrelated))
+# %% ../nbs/06_datasets.ipynb #d334db72
+HAPT_FILE = "hapt/hapt_raw.npz"
+HAR_FS, HAR_WINDOW, HAR_STEP = 50.0, 128, 64          # 50 Hz; 2.56 s windows; 50% overlap
+HAR_FEATURES_VERSION = "1"                            # part of the cache key: bump when the recipe changes
+
+def burg_ar(x: np.ndarray, order: int = 4) -> np.ndarray:
+    "Burg's AR(`order`) coefficients `a_1..a_p` of each row of `x (N, T)`: `x_t + a_1 x_{t-1} + ... + a_p x_{t-p} = e_t`."
+    f, b = x[:, 1:].astype(np.float64), x[:, :-1].astype(np.float64)
+    a = np.ones((x.shape[0], 1))
+    for _ in range(order):
+        k = -2 * (f * b).sum(1) / np.maximum((f * f).sum(1) + (b * b).sum(1), 1e-300)
+        a = np.concatenate([a, np.zeros((len(a), 1))], 1)
+        a = a + k[:, None] * a[:, ::-1]
+        f, b = (f + k[:, None] * b)[:, 1:], (b + k[:, None] * f)[:, :-1]
+    return a[:, 1:]
+
+def har_signals(raw: np.ndarray) -> dict:
+    """One session's time-domain signals from its raw readings `(T, 6)` (accelerometer x/y/z in g, gyroscope x/y/z in
+    rad/s): filtered, gravity and body separated, jerks, magnitudes (`features_info.txt`, steps 1-3)."""
+    import scipy.signal as ss
+    med = ss.medfilt(np.asarray(raw, dtype=np.float64), kernel_size=[3, 1])
+    clean = ss.sosfiltfilt(ss.butter(3, 20, fs=HAR_FS, output="sos"), med, axis=0)
+    acc, gyro = clean[:, :3], clean[:, 3:]
+    grav = ss.sosfiltfilt(ss.butter(3, 0.3, fs=HAR_FS, output="sos"), acc, axis=0)
+    body = acc - grav
+    out = dict(tBodyAcc=body, tGravityAcc=grav, tBodyAccJerk=np.gradient(body, axis=0) * HAR_FS, tBodyGyro=gyro,
+               tBodyGyroJerk=np.gradient(gyro, axis=0) * HAR_FS)
+    for k in list(out): out[k + "Mag"] = np.linalg.norm(out[k], axis=1)
+    return out
+
+def har_windows(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    "Start indices and activities of the 128-reading windows (step 64) inside each run of one activity 1-6."
+    lab = np.asarray(labels)
+    edges = np.flatnonzero(np.diff(lab)) + 1
+    starts, acts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for a, b in zip(np.r_[0, edges], np.r_[edges, len(lab)]):
+        if 1 <= lab[a] <= 6 and b - a >= HAR_WINDOW:
+            s = np.arange(a, b - HAR_WINDOW + 1, HAR_STEP); starts.append(s); acts.append(np.full(len(s), int(lab[a])))
+    return np.concatenate(starts), np.concatenate(acts)
+
+# %% ../nbs/06_datasets.ipynb #e7b1d4a7
+_HAR_BANDS = [(i, i + 7) for i in range(1, 65, 8)] + [(i, i + 15) for i in range(1, 65, 16)] + [(1, 24), (25, 48)]
+
+def _hist_entropy(x: np.ndarray, bins: int = 10) -> np.ndarray:
+    "Shannon entropy (nats) of each row's values in a `bins`-bin histogram over the row's range."
+    lo, hi = x.min(1, keepdims=True), x.max(1, keepdims=True)
+    z = np.clip(((x - lo) / np.maximum(hi - lo, 1e-300) * bins).astype(np.int64), 0, bins - 1)
+    cnt = np.zeros((x.shape[0], bins)); np.add.at(cnt, (np.repeat(np.arange(x.shape[0]), x.shape[1]), z.ravel()), 1)
+    p = cnt / x.shape[1]
+    return -(p * np.log(np.where(p > 0, p, 1.0))).sum(1)
+
+def _basic(x: np.ndarray) -> dict:
+    q1, q3 = np.percentile(x, [25, 75], axis=1)
+    return dict(mean=x.mean(1), std=x.std(1, ddof=1), mad=np.median(np.abs(x - np.median(x, 1, keepdims=True)), 1), max=x.max(1),
+                min=x.min(1), energy=(x * x).mean(1), iqr=q3 - q1, entropy=_hist_entropy(x))
+
+def har_features(signals: dict, starts: np.ndarray) -> tuple[np.ndarray, list]:
+    """HAR's 561 features `(N, 561)` of the windows starting at `starts` of one session's `signals` (`har_signals`), and
+    their names, in `features.txt`'s order (steps 5-6; not yet scaled)."""
+    import scipy.stats as sst
+    cols, names, axes = [], [], "XYZ"
+    def add(v, n): cols.append(v); names.append(n)
+    cut = lambda s: signals[s][starts[:, None] + np.arange(HAR_WINDOW)[None]]           # (N, 128[, 3])
+    spec = lambda W: np.abs(np.fft.fft(W, axis=1))[:, :HAR_WINDOW // 2]                 # (N, 64[, 3])
+    idx = np.arange(HAR_WINDOW // 2)
+    def fstats(F):
+        c = _basic(F)
+        c.update(maxInds=F.argmax(1).astype(np.float64), meanFreq=(F * idx).sum(1) / np.maximum(F.sum(1), 1e-300),
+                 skewness=sst.skew(F, axis=1), kurtosis=sst.kurtosis(F, axis=1))
+        return c
+    T3 = ["tBodyAcc", "tGravityAcc", "tBodyAccJerk", "tBodyGyro", "tBodyGyroJerk"]
+    for s in T3:                                            # 5 x 40 time-domain features of the 3-axial signals
+        W = cut(s); c = [_basic(W[..., j]) for j in range(3)]
+        for stat in ("mean", "std", "mad", "max", "min"):
+            for j in range(3): add(c[j][stat], f"{s}-{stat}()-{axes[j]}")
+        add(np.abs(W).sum(2).mean(1), f"{s}-sma()")
+        for stat in ("energy", "iqr", "entropy"):
+            for j in range(3): add(c[j][stat], f"{s}-{stat}()-{axes[j]}")
+        for j in range(3):
+            ar = burg_ar(W[..., j])
+            for i in range(4): add(ar[:, i], f"{s}-arCoeff()-{axes[j]},{i + 1}")
+        for a, b in ((0, 1), (0, 2), (1, 2)):
+            x, y = W[..., a] - W[..., a].mean(1, keepdims=True), W[..., b] - W[..., b].mean(1, keepdims=True)
+            add((x * y).sum(1) / np.sqrt(np.maximum((x * x).sum(1) * (y * y).sum(1), 1e-300)), f"{s}-correlation()-{axes[a]},{axes[b]}")
+    for s in T3:                                            # 5 x 13 of the magnitudes
+        W = cut(s + "Mag"); c = _basic(W)
+        for stat in ("mean", "std", "mad", "max", "min"): add(c[stat], f"{s}Mag-{stat}()")
+        add(np.abs(W).mean(1), f"{s}Mag-sma()")
+        for stat in ("energy", "iqr", "entropy"): add(c[stat], f"{s}Mag-{stat}()")
+        ar = burg_ar(W)
+        for i in range(4): add(ar[:, i], f"{s}Mag-arCoeff(){i + 1}")
+    for s in ("tBodyAcc", "tBodyAccJerk", "tBodyGyro"):       # 3 x 79 in frequency, 3-axial
+        f = "f" + s[1:]; F = spec(cut(s)); c = [fstats(F[..., j]) for j in range(3)]
+        for stat in ("mean", "std", "mad", "max", "min"):
+            for j in range(3): add(c[j][stat], f"{f}-{stat}()-{axes[j]}")
+        add(F.sum(2).mean(1), f"{f}-sma()")
+        for stat in ("energy", "iqr", "entropy"):
+            for j in range(3): add(c[j][stat], f"{f}-{stat}()-{axes[j]}")
+        for j in range(3): add(c[j]["maxInds"], f"{f}-maxInds-{axes[j]}")
+        for j in range(3): add(c[j]["meanFreq"], f"{f}-meanFreq()-{axes[j]}")
+        for j in range(3): add(c[j]["skewness"], f"{f}-skewness()-{axes[j]}"); add(c[j]["kurtosis"], f"{f}-kurtosis()-{axes[j]}")
+        for j in range(3):
+            for lo, hi in _HAR_BANDS: add((F[:, lo - 1:hi, j] ** 2).mean(1), f"{f}-bandsEnergy()-{lo},{hi}")
+    for s, f in (("tBodyAccMag", "fBodyAccMag"), ("tBodyAccJerkMag", "fBodyBodyAccJerkMag"), ("tBodyGyroMag", "fBodyBodyGyroMag"),
+                 ("tBodyGyroJerkMag", "fBodyBodyGyroJerkMag")):   # 4 x 13 in frequency, magnitudes
+        F = spec(cut(s)); c = fstats(F)
+        for stat in ("mean", "std", "mad", "max", "min"): add(c[stat], f"{f}-{stat}()")
+        add(F.mean(1), f"{f}-sma()")
+        for stat in ("energy", "iqr", "entropy"): add(c[stat], f"{f}-{stat}()")
+        add(c["maxInds"], f"{f}-maxInds")
+        for stat in ("meanFreq", "skewness", "kurtosis"): add(c[stat], f"{f}-{stat}()")
+    mean3 = lambda s: cut(s).mean(1)                        # 7 angles with the window's mean gravity
+    g = mean3("tGravityAcc")
+    ang = lambda u, v: np.arccos(np.clip((u * v).sum(1) / np.maximum(np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1), 1e-300), -1, 1))
+    add(ang(mean3("tBodyAcc"), g), "angle(tBodyAccMean,gravity)")
+    add(ang(mean3("tBodyAccJerk"), g), "angle(tBodyAccJerkMean),gravityMean)")
+    add(ang(mean3("tBodyGyro"), g), "angle(tBodyGyroMean,gravityMean)")
+    add(ang(mean3("tBodyGyroJerk"), g), "angle(tBodyGyroJerkMean,gravityMean)")
+    for j in range(3): add(ang(np.broadcast_to(np.eye(3)[j], g.shape), g), f"angle({axes[j]},gravityMean)")
+    return np.stack(cols, 1), names
+
+def reconstruct_har(root=None, cache=None, progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """HAR's 561 features computed from UCI HAPT's raw recordings (`<root>/hapt/hapt_raw.npz`, checked against its
+    `SHA256SUMS`): `(X (N, 561) scaled to [-1, 1], activity (N,) 1-6, volunteer (N,) 1-30, names)`. Cached under
+    `cache_dir(cache)`, keyed by the recordings' SHA-256 and `HAR_FEATURES_VERSION`; the cache carries a checksum."""
+    raw = data_root(root) / HAPT_FILE
+    _need([raw], "UCI HAPT raw recordings", f"expected {HAPT_FILE} under the data root (see the data README)")
+    verify_files(raw.parent, [raw], "UCI HAPT raw recordings")
+    key = hashlib.sha256(raw.read_bytes() + HAR_FEATURES_VERSION.encode()).hexdigest()[:16]
+    f = cache_dir(cache) / f"har_features_{key}.npz"
+    if f.exists():
+        try:
+            z = np.load(f, allow_pickle=False)
+            X, act, sub, names = z["X"], z["activity"], z["subject"], [str(n) for n in z["names"]]
+            if str(z["sha1"]) != hashlib.sha1(X.tobytes() + act.tobytes() + sub.tobytes()).hexdigest(): raise ValueError("checksum mismatch")
+            return X, act, sub, names
+        except Exception as e:
+            warnings.warn(f"HAR feature cache {f} is unusable ({type(e).__name__}: {str(e)[:100]}); computing the features again",
+                          CacheRebuiltWarning, stacklevel=2)
+    z = np.load(raw, allow_pickle=False)
+    sessions = sorted(k[:-len("_signals")] for k in z.files if k.endswith("_signals"))
+    Xs, acts, subs = [], [], []
+    for k in tqdm(sessions, desc="HAR features from raw recordings", disable=not progress, unit="session"):
+        starts, a = har_windows(z[k + "_labels"])
+        if not len(starts): continue
+        X, names = har_features(har_signals(z[k + "_signals"]), starts)
+        Xs.append(X); acts.append(a); subs.append(np.full(len(a), int(k[len("user"):len("user") + 2])))
+    X, act, sub = np.concatenate(Xs), np.concatenate(acts), np.concatenate(subs)
+    lo, hi = X.min(0), X.max(0)
+    X = np.where(hi > lo, 2 * (X - lo) / np.where(hi > lo, hi - lo, 1) - 1, 0.0)       # step 7: [-1, 1] per feature
+    sha = hashlib.sha1(X.tobytes() + act.tobytes() + sub.tobytes()).hexdigest()
+    atomic_write(f, lambda tmp: np.savez(open(tmp, "wb"), X=X, activity=act, subject=sub, names=np.array(names), sha1=np.array(sha)))
+    return X, act, sub, names
 
 # %% ../nbs/06_datasets.ipynb #4d5b3793
 CELEBA_TASKS = ["5_o_Clock_Shadow", "Black_Hair", "Blond_Hair", "Brown_Hair", "Goatee", "Mustache", "No_Beard",
