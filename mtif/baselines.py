@@ -173,7 +173,8 @@ def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, ridge: float = 
                           size: int | None = None) -> dict:
     """Surrogates for every target from one set of trainings: `n_subsets` random task subsets (each task in w.p. 1/2, or
     exactly `size` tasks), each trained once; target k's surrogate is fit on the subsets that contain k.
-    `val_loss(masks (R, K)) -> (R, K)`."""
+    `val_loss(masks (R, K)) -> (R, K)`; a subset whose training has no loss (NaN: e.g. no minimizer exists) is left
+    out of every fit, and `dropped` counts them."""
     g = torch.Generator().manual_seed(seed)
     if size is None: M = (torch.rand(n_subsets, K, generator=g) < 0.5).double()
     else:
@@ -183,12 +184,13 @@ def surrogate_relatedness(val_loss, K: int, n_subsets: int = 64, ridge: float = 
     M = M[M.sum(1) > 0]
     losses = val_loss(M)
     T = torch.full((K, K), float("nan"), dtype=torch.float64); rho = []
+    ok = ~torch.isnan(losses).any(1)
     for k in range(K):
-        rows = M[:, k] == 1
-        if rows.sum() < min_per_target: raise ValueError(f"only {int(rows.sum())} subsets contain task {k}: raise n_subsets")
+        rows = (M[:, k] == 1) & ok
+        if rows.sum() < min_per_target: raise ValueError(f"only {int(rows.sum())} subsets with a loss contain task {k}: raise n_subsets")
         fit = fit_surrogate(M[rows], losses[rows, k], k, ridge, seed=seed + k)
         T[k] = fit["theta"]; rho.append(fit["heldout_spearman"])
-    return dict(relatedness=T, heldout_spearman=np.array(rho), trainings=len(M), masks=M, losses=losses)
+    return dict(relatedness=T, heldout_spearman=np.array(rho), trainings=len(M), masks=M, losses=losses, dropped=int((~ok).sum()))
 
 def negative_transfer_f1(theta_row: torch.Tensor, loto_row: torch.Tensor, threshold: float = 0.0) -> float:
     "F1 of flagging sources with theta > threshold as negative transfer, against LOTO (Delta > 0: removal helps)."
@@ -198,13 +200,22 @@ def negative_transfer_f1(theta_row: torch.Tensor, loto_row: torch.Tensor, thresh
     return 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 1.0
 
 def linear_subset_losses(model, data: MultitaskData, split: str = "val"):
-    "For an exact linear model: `masks (R, K) -> (R, K)` validation losses of exact refits on each task subset (batched)."
+    """For an exact linear model: `masks (R, K) -> (R, K)` validation losses of exact refits on each task subset
+    (batched). A subset whose objective has no minimizer (the refit's Hessian stops being positive definite: e.g. a
+    few tasks whose labels the unpenalized shared part separates) gets NaN losses, found subset by subset."""
     from mtif.retrain import refit_deltas
+    from mtif.hessian import NotPositiveDefiniteError
     def f(masks):
         _, _, mask, _ = model.padded(data, "train")
-        w = mask.expand(len(masks), *mask.shape).clone()
         V = model.split_losses(data, split)
-        return V - refit_deltas(model, data, split, w, masks.to(mask.dtype), None, False, "subsets")
+        run = lambda ms: V - refit_deltas(model, data, split, mask.expand(len(ms), *mask.shape).clone(), ms.to(mask.dtype), None, False, "subsets")
+        try: return run(masks)
+        except NotPositiveDefiniteError:
+            out = []
+            for r in range(len(masks)):
+                try: out.append(run(masks[r:r + 1])[0])
+                except NotPositiveDefiniteError: out.append(torch.full_like(V, float("nan")))
+            return torch.stack(out)
     return f
 
 # %% ../nbs/11_baselines.ipynb #ee356a80
