@@ -14,8 +14,8 @@ from scipy.linalg import LinAlgWarning
 __all__ = ['TASK_TYPES', 'COND_WARN', 'PERTURB_ENV', 'PERTURB_STREAMS', 'ConvergenceWarning', 'IllConditionedWarning',
            'CacheRebuiltWarning', 'NotStationaryError', 'check_int', 'check_scalar', 'check_task_index',
            'check_task_list', 'check_mask', 'check_array', 'type_of_target', 'check_labels', 'content_hash',
-           'DataStamp', 'fingerprint', 'cholesky_condition', 'atomic_write', 'save_json', 'save_npy', 'npy_problem',
-           'FileLock', 'perturbation', 'stream_seed']
+           'DataStamp', 'fingerprint', 'file_sha256', 'cholesky_condition', 'atomic_write', 'save_json', 'save_npy',
+           'npy_problem', 'FileLock', 'perturbation', 'stream_seed']
 
 # %% ../nbs/00_checks.ipynb #66744ac8
 class ConvergenceWarning(UserWarning):
@@ -182,6 +182,14 @@ def fingerprint(obj) -> str:
             walk((f"{type(o).__module__}.{type(o).__qualname__}", getattr(o, "name", None),
                   {k: v for k, v in getattr(o, "__dict__", {}).items() if not k.startswith("_")}))
     walk(obj)
+    return h.hexdigest()
+
+# %% ../nbs/00_checks.ipynb #2e9b4894
+def file_sha256(path) -> str:
+    "SHA-256 (hex) of a file's bytes, read in chunks; equal to what `sha256sum` prints."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
 # %% ../nbs/00_checks.ipynb #ebf96d7a

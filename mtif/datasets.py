@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .data import MultitaskData, data_root
-from .checks import CacheRebuiltWarning, atomic_write, content_hash
+from .checks import CacheRebuiltWarning, atomic_write, content_hash, file_sha256
 
 # %% auto #0
 __all__ = ['SUMS', 'HAR_URL', 'HAR_FILES', 'HAR_BLOBS', 'SITTING', 'HAPT_FILE', 'HAR_FS', 'HAR_WINDOW', 'HAR_STEP',
@@ -53,13 +53,15 @@ def _published_sums(base: Path) -> dict | None:
         if name: out[name.strip().removeprefix("./")] = h
     return out
 
-def verify_files(base: Path, paths, what: str, progress: bool = False):
+def verify_files(base: Path, paths, what: str, progress: bool = False) -> dict | None:
     """Check data files against the `SHA256SUMS` their dataset folder `base` ships with (every folder under
     `../shared/data` has one): a file that is not listed, lies outside `base`, or whose SHA-256 differs (replaced,
-    edited, corrupt) is refused by name. A folder without `SHA256SUMS` (a user's own copy) is not checked."""
+    edited, corrupt) is refused by name. Returns `{path: sha256}` of the checked files, so a caller keying a cache to a
+    file need not read it again; a folder without `SHA256SUMS` (a user's own copy) is not checked (returns None)."""
     base = Path(base)
     sums = _published_sums(base)
-    if sums is None: return
+    if sums is None: return None
+    out = {}
     root = base.resolve()
     for p in tqdm(paths, desc=f"checking {what}", disable=not progress, unit="file"):
         rp = Path(p).resolve()
@@ -67,12 +69,11 @@ def verify_files(base: Path, paths, what: str, progress: bool = False):
         rel = rp.relative_to(root).as_posix()
         want = sums.get(rel)
         if want is None: raise ValueError(f"{what}: {p} is not listed in {base / SUMS}: not part of the published data")
-        h = hashlib.sha256()
-        with open(rp, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-        if h.hexdigest() != want:
+        out[str(p)] = got = file_sha256(rp)
+        if got != want:
             raise ValueError(f"{what}: {p} is not the published file (its SHA-256 differs from {base / SUMS}: replaced, edited "
                              "or corrupt); restore it from the source named in the data README")
+    return out
 
 # %% ../nbs/06_datasets.ipynb #9c2be8f7
 HAR_URL = "https://archive.ics.uci.edu/static/public/240/human+activity+recognition+using+smartphones.zip"
@@ -329,8 +330,8 @@ def reconstruct_har(root=None, cache=None, progress: bool = False) -> tuple[np.n
     `cache_dir(cache)`, keyed by the recordings' SHA-256 and `HAR_FEATURES_VERSION`; the cache carries a checksum."""
     raw = data_root(root) / HAPT_FILE
     _need([raw], "UCI HAPT raw recordings", f"expected {HAPT_FILE} under the data root (see the data README)")
-    verify_files(raw.parent, [raw], "UCI HAPT raw recordings")
-    key = hashlib.sha256(raw.read_bytes() + HAR_FEATURES_VERSION.encode()).hexdigest()[:16]
+    digest = (verify_files(raw.parent, [raw], "UCI HAPT raw recordings") or {str(raw): file_sha256(raw)})[str(raw)]  # read once
+    key = hashlib.sha256((digest + HAR_FEATURES_VERSION).encode()).hexdigest()[:16]
     f = cache_dir(cache) / f"har_features_{key}.npz"
     if f.exists():
         try:

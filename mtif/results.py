@@ -276,8 +276,8 @@ def read_reference(path: str | os.PathLike) -> pd.DataFrame:
 REF_SUMS = "SHA256SUMS"
 
 def _sha256(path) -> str:
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    from mtif.checks import file_sha256
+    return file_sha256(path)
 
 def _read_sums(path) -> dict:
     out = {}

@@ -412,6 +412,27 @@ def test_37_10_replaced_image_and_path_outside_refused(tmp_path):
     with pytest.raises(ValueError, match="is not a file name in img_align_celeba/"):
         load_celeba(root=tmp_path, tasks=["A1"], size=8, cache=tmp_path / "c4", progress=False, identity_disjoint=False)
 
+def test_verify_files_returns_digests_and_hapt_is_read_once(tmp_path, monkeypatch):
+    "verify_files hands back the digests it checked, so reconstruct_har keys its cache without hashing the recordings again."
+    import mtif.datasets as ds
+    from mtif.checks import file_sha256
+    base, names = _fake_celeba(tmp_path)
+    files = [base / "list_attr_celeba.txt", base / "img_align_celeba" / names[0]]
+    got = ds.verify_files(base, files, "fake")
+    assert got == {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    (base / "SHA256SUMS").unlink()
+    assert ds.verify_files(base, files, "fake") is None                    # a user's own copy: not checked, nothing returned
+    hapt = tmp_path / "hapt"; hapt.mkdir(); raw = hapt / "hapt_raw.npz"; raw.write_bytes(b"not an npz" * 1000)
+    calls = []
+    monkeypatch.setattr(ds, "file_sha256", lambda f: calls.append(str(f)) or file_sha256(f))
+    for with_sums in (True, False):
+        if with_sums: (hapt / "SHA256SUMS").write_text(f"{file_sha256(raw)}  hapt_raw.npz\n")
+        else: (hapt / "SHA256SUMS").unlink()
+        calls.clear()
+        with pytest.raises(Exception):                                     # garbage is refused by np.load, after the hash
+            ds.reconstruct_har(root=tmp_path, cache=tmp_path / "cache")
+        assert calls == [str(raw.resolve()) if with_sums else str(raw)], calls
+
 # --- 11-16. the command line: nothing lost, clear errors
 def _cli(*args, cwd=None, **kw):
     return subprocess.run([sys.executable, "-m", "mtif.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, **kw)
