@@ -75,26 +75,44 @@ def objective(self: ARMUL, Theta: torch.Tensor | None = None) -> float:
 
 
 # %% ../nbs/07_armul.ipynb #1e700cfd
+def _sym_pow(M, power):
+    "M^power of a symmetric positive semi-definite matrix (eigenvalues floored at the dtype's tiny)."
+    e, Q = torch.linalg.eigh(M)
+    return (Q * e.clamp_min(torch.finfo(M.dtype).tiny) ** power) @ Q.T
+
+@patch
+def _metric(self: ARMUL, P):
+    """The Gram matrix each centre parameter's step is scaled by: none (the identity) for Vanilla and Clustered;
+    ScaledGD's (zeta^T zeta) for B and (B^T B) for zeta in Low-rank, so steps and the stop do not depend on how the
+    product zeta B^T is split between its factors."""
+    if self.method != "lowrank": return {k: None for k in P}
+    r = P["B"].shape[1]
+    reg = lambda M: M + (1e-12 * M.diagonal().sum() / r + torch.finfo(M.dtype).tiny) * torch.eye(r, dtype=M.dtype)
+    return dict(B=reg(P["zeta"].T @ P["zeta"]), zeta=reg(P["B"].T @ P["B"]))
+
 @patch
 def _fista(self: ARMUL, P, V, Xd, y, mask, n):
-    "Accelerated proximal gradient on (centre parameters P, offsets V) for fixed assignments."
+    "Accelerated proximal gradient on (centre parameters P, offsets V) for fixed assignments, in the metric `_metric`."
     thr_w = self.w_ * self.lam_
     F = lambda P_, V_: self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(P_) + V_)[0] + (thr_w * V_.norm(dim=-1)).sum()
     Py, Vy, t, mom, f_old = dict(P), V, 1.0, 1.0, F(P, V)
     for it in range(self.max_iter):
         S, G = self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(Py) + Vy)
-        gP = self._centre_grads(Py, G)
-        while True:                                        # backtracking on the smooth part
-            Pn = {k: Py[k] - t * gP[k] for k in Py}
+        gP, M = self._centre_grads(Py, G), self._metric(Py)
+        dirP = {k: gP[k] if M[k] is None else torch.linalg.solve(M[k], gP[k].T).T for k in Py}   # scaled directions
+        while True:                                        # backtracking on the smooth part, in the metric
+            Pn = {k: Py[k] - t * dirP[k] for k in Py}
             Vn = _group_shrink(Vy - t * G, t * thr_w)
             Sn, _ = self._smooth_grad(Xd, y, mask, n, self.w_, self._centres(Pn) + Vn)
-            dif = [Pn[k] - Py[k] for k in Py] + [Vn - Vy]
-            lin = sum((gP[k] * (Pn[k] - Py[k])).sum() for k in Py) + (G * (Vn - Vy)).sum()
-            sq = sum((d_ ** 2).sum() for d_ in dif)
+            dP, dV = {k: Pn[k] - Py[k] for k in Py}, Vn - Vy
+            lin = sum((gP[k] * dP[k]).sum() for k in Py) + (G * dV).sum()
+            sq = sum(((dP[k] ** 2) if M[k] is None else (dP[k] @ M[k]) * dP[k]).sum() for k in Py) + (dV ** 2).sum()
             if Sn <= S + lin + sq / (2 * t) + 1e-15 * abs(float(S)): break
             t /= 2
             if t < 1e-20: raise FloatingPointError("ARMUL's step size underflowed: the loss is not smooth at this point")
-        gmap = max(float(d_.abs().max()) for d_ in dif) / t   # gradient mapping: 0 exactly at a minimizer
+        # stationarity, 0 exactly at a minimizer: the offsets' gradient mapping and the centre gradients in the metric
+        gmap = max([float(dV.abs().max()) / t] +
+                   [float((gP[k] if M[k] is None else gP[k] @ _sym_pow(M[k], -0.5)).abs().max()) for k in Py])
         if gmap <= self.tol: return Pn, Vn, it + 1, gmap
         f_new = Sn + (thr_w * Vn.norm(dim=-1)).sum()          # the objective at the new point, from the accepted step's S
         if f_new > f_old and mom > 1:                       # restart momentum (objective went up); a plain step is kept
@@ -106,7 +124,7 @@ def _fista(self: ARMUL, P, V, Xd, y, mask, n):
         P, V, mom, f_old = Pn, Vn, mom_new, f_new
         t *= 1.5                                             # let the step grow again
     warnings.warn(f"ARMUL ({self.method}) did not converge in max_iter = {self.max_iter} proximal-gradient steps "
-                  f"(gradient mapping {gmap:.2e} > tol = {self.tol:g}); raise max_iter or loosen tol", ConvergenceWarning, stacklevel=3)
+                  f"(stationarity {gmap:.2e} > tol = {self.tol:g}); raise max_iter or loosen tol", ConvergenceWarning, stacklevel=3)
     return P, V, self.max_iter, gmap
 
 
@@ -163,9 +181,32 @@ def fit(self: ARMUL, data: MultitaskData):
         if (z_new == self.z_).all(): break
         self.z_ = z_new; V = Theta - self._centres(P); self.n_rounds_ += 1
     else: warnings.warn(f"Clustered ARMUL's assignments still moved after max_rounds = {self.max_rounds}", ConvergenceWarning, stacklevel=2)
+    if self.method == "lowrank":                             # keep the factors balanced: B = W S^1/2, zeta = U S^1/2
+        U, s, Wt = torch.linalg.svd(self._centres(P), full_matrices=False); r = self.n_centres
+        P = dict(B=Wt[:r].T * s[:r].sqrt(), zeta=U[:, :r] * s[:r].sqrt())
     self.P_, self.V_ = P, V
     self.theta_ = self._centres(P) + V
+    self.unbounded_tasks_ = self._unbounded_tasks()
+    if self.unbounded_tasks_:
+        warnings.warn(f"{self.method} ARMUL: the objective keeps falling along a ray from this fit, so it is not a minimizer: the "
+                      f"centre(s) of task(s) {self.unbounded_tasks_} classify all of their training points correctly, and scaling "
+                      f"them up lowers the logistic loss without end (|centres| = {float(self._centres(P).norm()):.3g}). The fit "
+                      f"stopped at tol = {self.tol:g} is an early stop whose size depends on tol; raise c, or use fewer features",
+                      ConvergenceWarning, stacklevel=2)
     return self
+
+@patch
+def _unbounded_tasks(self: ARMUL) -> list:
+    """Tasks along whose centre the logistic objective decreases without end: each group of tasks sharing a free scale
+    (all tasks in Vanilla, a cluster in Clustered, one task in Low-rank) whose centre(s) give every training point a
+    strictly positive margin. Empty for the squared loss."""
+    if self.loss_name != "logistic": return []
+    Xd, y, mask, n = self._train
+    margin = (2 * y - 1) * torch.einsum("knp,kp->kn", Xd, self._centres(self.P_))
+    sep = ((margin > 0) | (mask <= 0)).all(1).tolist()
+    groups = ([list(range(self.m_))] if self.method == "vanilla" else [[k] for k in range(self.m_)] if self.method == "lowrank"
+              else [torch.nonzero(self.z_ == j).flatten().tolist() for j in range(self.n_centres)])
+    return sorted(k for g in groups if g and all(sep[k] for k in g) for k in g)
 
 
 # %% ../nbs/07_armul.ipynb #0c985137
