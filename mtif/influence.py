@@ -110,10 +110,15 @@ def block_scores(U, g_tasks: torch.Tensor, n: torch.Tensor, g_shared: torch.Tens
     if g_shared is not None: D = D + torch.einsum("lnq,qk->kln", g_shared, U[1])
     return -D / n[None, :, None]
 
-def block_task_scores(U, grad_shared: torch.Tensor) -> torch.Tensor:
-    """Proposition 2: `Delta[k, l] = -u^(k)_gamma . grad_gamma L_l`, with `grad_shared[l]` the gradient of task l's
-    whole term on the shared parameters at the fitted point. Diagonal NaN."""
-    return (-torch.einsum("qk,lq->kl", U[1], grad_shared)).fill_diagonal_(float("nan"))
+def block_task_scores(U, grad_shared: torch.Tensor, grad_tasks: torch.Tensor | None = None) -> torch.Tensor:
+    """Proposition 2 (Eq. 13): `Delta[k, l] = -(u^(k)_l . grad_theta_l L_l + u^(k)_gamma . grad_gamma L_l)`, with
+    `grad_shared[l]` and `grad_tasks[l]` the gradient of task l's whole term on the shared parameters and on its own block
+    at the fitted point. `grad_tasks` None: zero, exact at a stationary point where only task l's term holds theta_l
+    (the linear models); a network trained to a non-stationary point, or with a regularizer outside the task terms,
+    needs it. Diagonal NaN."""
+    T = -torch.einsum("qk,lq->kl", U[1], grad_shared)
+    if grad_tasks is not None: T = T - torch.einsum("lpk,lp->kl", U[0], grad_tasks)
+    return T.fill_diagonal_(float("nan"))
 
 def nan_pad(t, mask):
     "`t` with NaN where `mask` is 0 (padding rows)."

@@ -18,9 +18,9 @@ from .nets import SharedBottom, check_task_labels
 from .checks import (CacheRebuiltWarning, DataStamp, FileLock, check_int, check_scalar, content_hash, npy_problem, save_json, save_npy, stream_seed)
 
 # %% auto #0
-__all__ = ['PROJECTED_REMEDY', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer',
-           'FactoredFeaturizer', 'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores',
-           'sparsify', 'ProjectedMTIF', 'dense_gn_mtif']
+__all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients',
+           'DenseFeaturizer', 'FactoredFeaturizer', 'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver',
+           'projected_scores', 'sparsify', 'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -361,7 +361,9 @@ PROJECTED_REMEDY = ("Remedies on the projected path: damping= or relative_dampin
 
 def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype=torch.float64,
                      relative_damping: float = 0.0) -> BlockSolver:
-    "Block solver for the projected Gauss-Newton matrix of the training features `F`, damped by `damping + relative_damping * mean diagonal`."
+    """Block solver for the projected Gauss-Newton matrix of the training features `F`, damped block by block: `damping`
+    (absolute) on every diagonal block, plus `relative_damping` times each block's own mean diagonal entry (each task
+    block A_k and the shared block C on its own scale). `solver.block_damping_`: the damping each block got."""
     if hessian not in ("trak", "gn"): raise ValueError(f"hessian must be 'trak' or 'gn', got {hessian!r}")
     damping, relative_damping = check_scalar(damping, "damping", low=0), check_scalar(relative_damping, "relative_damping", low=0)
     ph, ps, Q, mask, n = (F[k].to(dtype) if torch.is_tensor(F[k]) else F[k] for k in ("phi_head", "phi_shared", "Q", "mask", "n"))
@@ -370,13 +372,23 @@ def projected_solver(F: dict, hessian: str = "trak", damping: float = 0.0, dtype
     A = torch.einsum("kn,knp,knq->kpq", c, ph, ph)
     B = torch.einsum("kn,knp,knq->kpq", c, ph, ps)
     C = torch.einsum("kn,knp,knq->pq", c, ps, ps)
+    rk, rs = A.new_zeros(A.shape[0]), A.new_zeros(())
     if relative_damping:
-        damping = damping + relative_damping * torch.cat([A.diagonal(dim1=-2, dim2=-1).flatten(), C.diagonal()]).mean().item()
-    return BlockSolver(BlockHessian(A, B, C), damping=damping, remedy=PROJECTED_REMEDY)
+        pooled = torch.cat([A.diagonal(dim1=-2, dim2=-1).flatten(), C.diagonal()]).mean()
+        floor = 1e-12 * pooled + torch.finfo(dtype).tiny                              # a block with no signal at all
+        rk = relative_damping * A.diagonal(dim1=-2, dim2=-1).mean(-1).clamp_min(floor)
+        rs = relative_damping * C.diagonal().mean().clamp_min(floor)
+        A = A + rk[:, None, None] * torch.eye(A.shape[-1], dtype=dtype, device=A.device)
+        C = C + rs * torch.eye(C.shape[-1], dtype=dtype, device=C.device)
+    S = BlockSolver(BlockHessian(A, B, C), damping=damping, remedy=PROJECTED_REMEDY)
+    S.block_damping_ = dict(tasks=rk + damping, shared=float(rs) + damping)
+    return S
 
 # %% ../nbs/09_trak.ipynb #01b22513
-def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=torch.float64):
-    "Data-level `(K, K, n_max)` and task-level `(K, K)` projected MTIF (positive = harmful), from train and target features."
+def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=torch.float64, theta_l: bool = True):
+    """Data-level `(K, K, n_max)` and task-level `(K, K)` projected MTIF (positive = harmful), from train and target
+    features. `theta_l=False`: the task level without task l's own-head gradient (the package before it followed Eq. 13;
+    for comparisons only)."""
     g = lambda F, key: (-F["Q"].to(dtype)[..., None] * F[key].to(dtype))                 # loss gradients, padded rows are 0
     mt, nt = F_target["mask"].to(dtype), F_target["n"].to(dtype)
     q_head = (g(F_target, "phi_head") * mt[..., None]).sum(1) / nt[:, None]
@@ -384,7 +396,8 @@ def projected_scores(F_train: dict, F_target: dict, solver: BlockSolver, dtype=t
     U = target_solves(solver, q_head, q_shared)
     gh, gs = g(F_train, "phi_head") * F_train["mask"].to(dtype)[..., None], g(F_train, "phi_shared") * F_train["mask"].to(dtype)[..., None]
     D = block_scores(U, gh, F_train["n"].to(dtype), gs)
-    T = block_task_scores(U, gs.sum(1) / F_train["n"].to(dtype)[:, None])
+    nn = F_train["n"].to(dtype)[:, None]
+    T = block_task_scores(U, gs.sum(1) / nn, gh.sum(1) / nn if theta_l else None)   # Eq. 13: both parts of task l's gradient
     return nan_pad(D, F_train["mask"][None].expand_as(D)), T
 
 # %% ../nbs/09_trak.ipynb #a507122a
@@ -403,12 +416,29 @@ def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None =
     return out
 
 # %% ../nbs/09_trak.ipynb #ee24ec17
+ENSEMBLE_RULES = ("normalized", "mean")
+
+def combine_ensemble(Ds: list, Ts: list, rule: str = "normalized"):
+    """One model's scores from an ensemble's: `(D, T, scales)`. `"normalized"`: each model's data- and task-level scores
+    divided by its scale s_i (the RMS of its data-level scores), averaged, and multiplied by the geometric mean of the
+    s_i, so that every model weighs the same and the result keeps the scores' units (and T stays the sum of D's
+    scale); `"mean"`: the plain mean, where a model whose scores are 100x larger decides alone."""
+    if rule not in ENSEMBLE_RULES: raise ValueError(f"ensemble must be one of {ENSEMBLE_RULES}, got {rule!r}")
+    D, T = torch.stack(Ds), torch.stack(Ts)
+    s = torch.stack([d[~torch.isnan(d)].square().mean().sqrt() for d in Ds])
+    if rule == "mean": return D.mean(0), T.mean(0), s
+    if not (s > 0).all(): raise ValueError(f"model(s) {torch.nonzero(s <= 0).flatten().tolist()} give all-zero scores: nothing to normalize by")
+    g = s.log().mean().exp()
+    w = (g / s).to(D.dtype)
+    return (D * w.view(-1, *[1] * (D.dim() - 1))).mean(0), (T * w.view(-1, 1, 1)).mean(0), s
+
 class ProjectedMTIF:
-    "Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores averaged over an ensemble of trained models."
+    """Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores of an ensemble of trained
+    models, each normalized to its own scale before averaging (`ensemble="normalized"`; `combine_ensemble`)."""
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
                  projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0,
-                 workers: int | None = None, scheduler: str | None = None):
+                 workers: int | None = None, scheduler: str | None = None, ensemble: str = "normalized"):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")
         for m in self.models:
@@ -440,6 +470,8 @@ class ProjectedMTIF:
         damping, relative_damping = check_scalar(damping, "damping", low=0), check_scalar(relative_damping, "relative_damping", low=0)
         self.hessian, self.damping, self.batch_size, self.store = hessian, damping, check_int(batch_size, "batch_size", 1), store
         self.relative_damping = relative_damping
+        if ensemble not in ENSEMBLE_RULES: raise ValueError(f"ensemble must be one of {ENSEMBLE_RULES}, got {ensemble!r}")
+        self.ensemble = ensemble
         self.projection, self.dtype, self.progress, self.workers, self.scheduler = projection, dtype, progress, workers, scheduler
         self._features, self._solvers, self._featurizers = {}, {}, {}
 
@@ -485,7 +517,32 @@ def _scores(self: ProjectedMTIF, split: str):
                                                 relative_damping=self.relative_damping)
         D, T = projected_scores(self.features(i, "train"), self.features(i, split), self._solvers[i])
         Ds.append(D); Ts.append(T)
-    return torch.stack(Ds).mean(0), torch.stack(Ts).mean(0)
+    D, T, self.scales_ = combine_ensemble(Ds, Ts, self.ensemble)         # scales_: each model's RMS score (a diagnostic)
+    return D, T
+
+@patch
+def scores(self: ProjectedMTIF, split: str = "val"):
+    "Data-level `(K, K, n_max)` and task-level `(K, K)` scores in one pass, combined over the ensemble."
+    return self._scores(split)
+
+def pooled_damping(F: dict, relative_damping: float, hessian: str = "trak") -> float:
+    "`relative_damping` times the mean diagonal entry of the projected Gauss-Newton matrix pooled over all blocks (the rule before per-block damping)."
+    ph, ps, Q, mask, n = (F[k].double() for k in ("phi_head", "phi_shared", "Q", "mask", "n"))
+    c = (mask if hessian == "trak" else Q * (1 - Q) * mask) / n[:, None]
+    return relative_damping * torch.cat([torch.einsum("kn,knp->kp", c, ph * ph).flatten(), torch.einsum("kn,knq->q", c, ps * ps)]).mean().item()
+
+@patch
+def task_influence_variant(self: ProjectedMTIF, theta_l: bool = True, block_damping: bool = True, split: str = "val") -> torch.Tensor:
+    """Task-level scores with a fix of Eq. 13 undone, to compare with records made before it: `theta_l=False` drops task
+    l's own-head gradient, `block_damping=False` pools the relative damping over all blocks. Same features, same ensemble rule."""
+    Ds, Ts = [], []
+    for i in range(len(self.models)):
+        F = self.features(i, "train")
+        S = (projected_solver(F, self.hessian, self.damping, relative_damping=self.relative_damping) if block_damping else
+             projected_solver(F, self.hessian, self.damping + pooled_damping(F, self.relative_damping, self.hessian)))
+        D, T = projected_scores(F, self.features(i, split), S, theta_l=theta_l)
+        Ds.append(D); Ts.append(T)
+    return combine_ensemble(Ds, Ts, self.ensemble)[1]
 
 @patch
 def data_influence_all(self: ProjectedMTIF, split: str = "val", topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
@@ -507,8 +564,10 @@ def task_influence(self: ProjectedMTIF, split: str = "val") -> torch.Tensor:
 
 
 # %% ../nbs/09_trak.ipynb #23
-def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val"):
-    "Dense reference for `ProjectedMTIF` with the identity projection on a tiny binary-task model: `(D (K, K, n_max), T (K, K))`."
+def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val", theta_l: bool = True):
+    """Dense reference for `ProjectedMTIF` with the identity projection on a tiny binary-task model: `(D (K, K, n_max), T (K, K))`.
+    `theta_l=False` drops the theta_l part of task l's gradient from T (what the package computed before Eq. 13 was
+    followed), to show what that costs."""
     names, params = zip(*model.named_parameters())
     shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
     w0 = torch.cat([p.detach().flatten() for p in params])
@@ -533,5 +592,5 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
     for l, (J, Q) in enumerate(tr):
         g = -Q[:, None] * J
         D[:, l, :len(Q)] = -(qs @ Hinv @ g.T) / len(Q)
-        T[:, l] = -(qs @ Hinv @ (g.mean(0) * mask))
+        T[:, l] = -(qs @ Hinv @ (g.mean(0) * (1 if theta_l else mask)))
     return D, T.fill_diagonal_(float("nan"))

@@ -18,6 +18,8 @@ BUGS = {
     "off-by-one in the LOTO loop": ("retrain.py", "active = 1 - torch.eye(K, dtype=mask.dtype, device=mask.device)",
                                     "active = 1 - torch.eye(K, dtype=mask.dtype, device=mask.device).roll(1, 1)", ["04_retrain", "05_synthetic"]),
     "sign flip of the network task-level score": ("trak.py", "    return self._scores(split)[1]\n", "    return -self._scores(split)[1]\n", ["09_trak"]),
+    "task-level network MTIF without the theta_l part of Eq. 13": ("trak.py", "T = block_task_scores(U, gs.sum(1) / nn, gh.sum(1) / nn if theta_l else None)",
+                                                                 "T = block_task_scores(U, gs.sum(1) / nn, None)", ["09_trak"]),
 }
 
 def _inject(text: str, old: str, new: str, where: str) -> str:
