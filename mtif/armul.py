@@ -161,7 +161,8 @@ def _init_centres(self: ARMUL, Xd, y, mask, n):
 
 # %% ../nbs/07_armul.ipynb #a326fb4b
 @patch
-def fit(self: ARMUL, data: MultitaskData):
+def _setup(self: ARMUL, data: MultitaskData):
+    "Pad the training data and set the sizes, weights w_j and penalty levels lam_j: `(Xd, y, mask, n)`."
     Xd, y, mask, n = self._padded(data)
     m, p = Xd.shape[0], Xd.shape[-1]
     if self.method != "vanilla" and self.n_centres > m:
@@ -170,6 +171,11 @@ def fit(self: ARMUL, data: MultitaskData):
     self.w_ = n / n.sum()
     self.lam_ = self.c * torch.sqrt(data.d / n)
     self._train = (Xd, y, mask, n)
+    return self._train
+
+@patch
+def fit(self: ARMUL, data: MultitaskData):
+    Xd, y, mask, n = self._setup(data)
     P, V = self._init_centres(Xd, y, mask, n)
     self.n_iter_, self.n_rounds_ = 0, 1
     for rnd in range(self.max_rounds):

@@ -508,23 +508,6 @@ def features(self: ProjectedMTIF, i: int, split: str) -> dict:
 
 
 # %% ../nbs/09_trak.ipynb #bcf05132
-@patch
-def _scores(self: ProjectedMTIF, split: str):
-    Ds, Ts = [], []
-    for i in range(len(self.models)):
-        if i not in self._solvers:
-            self._solvers[i] = projected_solver(self.features(i, "train"), self.hessian, self.damping,
-                                                relative_damping=self.relative_damping)
-        D, T = projected_scores(self.features(i, "train"), self.features(i, split), self._solvers[i])
-        Ds.append(D); Ts.append(T)
-    D, T, self.scales_ = combine_ensemble(Ds, Ts, self.ensemble)         # scales_: each model's RMS score (a diagnostic)
-    return D, T
-
-@patch
-def scores(self: ProjectedMTIF, split: str = "val"):
-    "Data-level `(K, K, n_max)` and task-level `(K, K)` scores in one pass, combined over the ensemble."
-    return self._scores(split)
-
 def pooled_damping(F: dict, relative_damping: float, hessian: str = "trak") -> float:
     "`relative_damping` times the mean diagonal entry of the projected Gauss-Newton matrix pooled over all blocks (the rule before per-block damping)."
     ph, ps, Q, mask, n = (F[k].double() for k in ("phi_head", "phi_shared", "Q", "mask", "n"))
@@ -532,17 +515,31 @@ def pooled_damping(F: dict, relative_damping: float, hessian: str = "trak") -> f
     return relative_damping * torch.cat([torch.einsum("kn,knp->kp", c, ph * ph).flatten(), torch.einsum("kn,knq->q", c, ps * ps)]).mean().item()
 
 @patch
-def task_influence_variant(self: ProjectedMTIF, theta_l: bool = True, block_damping: bool = True, split: str = "val") -> torch.Tensor:
-    """Task-level scores with a fix of Eq. 13 undone, to compare with records made before it: `theta_l=False` drops task
-    l's own-head gradient, `block_damping=False` pools the relative damping over all blocks. Same features, same ensemble rule."""
+def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping: bool = True):
+    "Each model's scores (Eq. 13 and per-block damping unless undone), combined over the ensemble; solvers cached per rule."
     Ds, Ts = [], []
     for i in range(len(self.models)):
         F = self.features(i, "train")
-        S = (projected_solver(F, self.hessian, self.damping, relative_damping=self.relative_damping) if block_damping else
-             projected_solver(F, self.hessian, self.damping + pooled_damping(F, self.relative_damping, self.hessian)))
-        D, T = projected_scores(F, self.features(i, split), S, theta_l=theta_l)
+        if (i, block_damping) not in self._solvers:
+            self._solvers[(i, block_damping)] = (
+                projected_solver(F, self.hessian, self.damping, relative_damping=self.relative_damping) if block_damping else
+                projected_solver(F, self.hessian, self.damping + pooled_damping(F, self.relative_damping, self.hessian)))
+        D, T = projected_scores(F, self.features(i, split), self._solvers[(i, block_damping)], theta_l=theta_l)
         Ds.append(D); Ts.append(T)
-    return combine_ensemble(Ds, Ts, self.ensemble)[1]
+    D, T, scales = combine_ensemble(Ds, Ts, self.ensemble)
+    if theta_l and block_damping: self.scales_ = scales                   # each model's RMS score (a diagnostic)
+    return D, T
+
+@patch
+def scores(self: ProjectedMTIF, split: str = "val"):
+    "Data-level `(K, K, n_max)` and task-level `(K, K)` scores in one pass, combined over the ensemble."
+    return self._scores(split)
+
+@patch
+def task_influence_variant(self: ProjectedMTIF, theta_l: bool = True, block_damping: bool = True, split: str = "val") -> torch.Tensor:
+    """Task-level scores with a fix of Eq. 13 undone, to compare with records made before it: `theta_l=False` drops task
+    l's own-head gradient, `block_damping=False` pools the relative damping over all blocks. Same features, same ensemble rule."""
+    return self._scores(split, theta_l, block_damping)[1]
 
 @patch
 def data_influence_all(self: ProjectedMTIF, split: str = "val", topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
