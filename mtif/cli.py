@@ -4,7 +4,7 @@
 
 # %% ../nbs/99_cli.ipynb #f7a26b64
 from __future__ import annotations
-import argparse, json, math, os, shutil, sys, time
+import argparse, contextlib, json, math, os, shutil, signal, sys, threading, time
 from pathlib import Path
 from .checks import check_int
 import pandas as pd
@@ -149,6 +149,26 @@ def _drop_stale(cfigs: Path, stem: str, before: dict):
     for f, t in before.items():
         if f.exists() and f.stat().st_mtime_ns == t and f.stem.rsplit("_", 1)[-1] not in DEVICE_TAGS: f.unlink()
 
+_SIGINTS: list[float] = []   # Ctrl-C received while `reproduce` runs, kept even where a library swallows the KeyboardInterrupt
+
+@contextlib.contextmanager
+def _remember_interrupts():
+    """While `reproduce` runs, Ctrl-C raises KeyboardInterrupt as usual and is also written down in `_SIGINTS`: a
+    KeyboardInterrupt raised inside a library (a finalizer, a zmq or asyncio callback) can be swallowed there, and the
+    chapter would then run to its end and be committed as if never interrupted. Main thread only (where Python runs
+    signal handlers); elsewhere the default handling stands."""
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    _SIGINTS.clear()
+    def on_sigint(signum, frame):
+        _SIGINTS.append(time.time()); raise KeyboardInterrupt
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try: yield
+    finally: signal.signal(signal.SIGINT, old)
+
+def _check_not_interrupted(stem: str):
+    "Refuse to commit (or accept) anything of a run that received Ctrl-C, even if the interrupt did not stop it."
+    if _SIGINTS: raise KeyboardInterrupt(f"{stem}: interrupted (Ctrl-C) while it ran, so nothing of it was committed")
+
 def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, params: dict | None = None) -> str | None:
     """Execute one chapter with papermill; returns the error's name, or None. Quick mode: in a fresh folder `cfigs` of
     its own. Full mode: transactional. The chapter runs in a staging copy of `cfigs` (`_stage`), its executed notebook
@@ -177,6 +197,7 @@ def _run_chapter(pm, nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, p
                   f"and its executed notebook, are in {sfigs.parent} (the next run of {nb.stem} resumes from it; delete it to start over)",
                   file=sys.stderr)
             return type(e).__name__
+        _check_not_interrupted(nb.stem)
         _drop_stale(sfigs, nb.stem, before)
         out.mkdir(parents=True, exist_ok=True)
         os.replace(snb, out / nb.name)
@@ -226,6 +247,7 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         nb, (err, sec) = todo[i], res
         times[nb.stem] = sec
         if err: failed.append(nb.stem); errors[nb.stem] = err; return
+        _check_not_interrupted(nb.stem)       # a quick run's reference is not accepted after Ctrl-C either
         if not quick: return
         try:
             if accept: accepted.extend(accept_chapter(where[nb.stem], nb.stem, reference, accept == "nonfinite"))
@@ -233,7 +255,8 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
         except (ValueError, OSError) as e:       # an unreadable reference or summary: named, and the other chapters go on
             moved.append(f"{nb.stem} | {'not accepted' if accept else 'not checked'}: {e}")
     jobs = [dict(nb=nb, quick=quick, out=out, cfigs=where[nb.stem], nbs=nbs, params=params) for nb in todo]
-    map_jobs(_chapter_job, jobs, workers=workers if workers > 1 else None, on_result=finished, desc="chapters", progress=progress)
+    with _remember_interrupts():
+        map_jobs(_chapter_job, jobs, workers=workers if workers > 1 else None, on_result=finished, desc="chapters", progress=progress)
     parts = []
     for nb in todo:
         if nb.stem in failed: continue
