@@ -515,8 +515,9 @@ def pooled_damping(F: dict, relative_damping: float, hessian: str = "trak") -> f
     return relative_damping * torch.cat([torch.einsum("kn,knp->kp", c, ph * ph).flatten(), torch.einsum("kn,knq->q", c, ps * ps)]).mean().item()
 
 @patch
-def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping: bool = True):
-    "Each model's scores (Eq. 13 and per-block damping unless undone), combined over the ensemble; solvers cached per rule."
+def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping: bool = True, ensemble: str | None = None):
+    """Each model's scores (Eq. 13 and per-block damping unless undone), combined over the ensemble by `ensemble` (default:
+    the object's rule); solvers cached per damping rule."""
     Ds, Ts = [], []
     for i in range(len(self.models)):
         F = self.features(i, "train")
@@ -526,7 +527,7 @@ def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping
                 projected_solver(F, self.hessian, self.damping + pooled_damping(F, self.relative_damping, self.hessian)))
         D, T = projected_scores(F, self.features(i, split), self._solvers[(i, block_damping)], theta_l=theta_l)
         Ds.append(D); Ts.append(T)
-    D, T, scales = combine_ensemble(Ds, Ts, self.ensemble)
+    D, T, scales = combine_ensemble(Ds, Ts, self.ensemble if ensemble is None else ensemble)
     if theta_l and block_damping: self.scales_ = scales                   # each model's RMS score (a diagnostic)
     return D, T
 
@@ -536,10 +537,12 @@ def scores(self: ProjectedMTIF, split: str = "val"):
     return self._scores(split)
 
 @patch
-def task_influence_variant(self: ProjectedMTIF, theta_l: bool = True, block_damping: bool = True, split: str = "val") -> torch.Tensor:
+def task_influence_variant(self: ProjectedMTIF, theta_l: bool = True, block_damping: bool = True, ensemble: str | None = None,
+                           split: str = "val") -> torch.Tensor:
     """Task-level scores with a fix of Eq. 13 undone, to compare with records made before it: `theta_l=False` drops task
-    l's own-head gradient, `block_damping=False` pools the relative damping over all blocks. Same features, same ensemble rule."""
-    return self._scores(split, theta_l, block_damping)[1]
+    l's own-head gradient, `block_damping=False` pools the relative damping over all blocks, `ensemble="mean"` averages the
+    models' raw scores (the rule before `combine_ensemble`). Same features; the object's own settings are unchanged."""
+    return self._scores(split, theta_l, block_damping, ensemble)[1]
 
 @patch
 def data_influence_all(self: ProjectedMTIF, split: str = "val", topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
