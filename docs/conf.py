@@ -6,6 +6,7 @@ copyright = "2026, the mtif developers"
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]   # MathJax from the wheel, not a CDN
 nb_execution_mode = "off"                 # chapters arrive executed: module chapters in quick mode, experiments from their full runs
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_dmath_double_inline = True          # `$$...$$` inside a paragraph is display math (the chapters write it so); by default myst refuses it
 myst_heading_anchors = 3
 html_theme = "sphinx_book_theme"
 html_title = "mtif: data attribution for multitask learning"

@@ -42,7 +42,9 @@ def run_perturbed(p: int, todo: list[Path], out: Path, workers: int) -> float:
     stale = [nb for nb in todo if not (d / f"{nb.stem}.key").exists() or (d / f"{nb.stem}.key").read_text() != sources_key(nb)]
     if not stale: return 0.0
     t = time.perf_counter()
-    threads = str(max(1, (os.cpu_count() or 1) // workers))     # fixed, not left to how many chapters are stale
+    # fixed, not left to how many chapters are stale; the caller's OMP_NUM_THREADS wins (two OpenMP threads on a core another
+    # job is using made chapter 10's quick run take 770 s instead of 30 s)
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
     env = dict(os.environ, MTIF_PERTURB=str(p), OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     cmd = [sys.executable, "-m", "mtif.cli", "reproduce", "--quick", "--only", *[nb.stem for nb in stale], "--figures", str(d),
            "--out", str(d / "executed"), "--workers", str(workers)]

@@ -1,7 +1,8 @@
 """The book (`mtif docs`) builds from the checkout with Sphinx warnings as errors, and renders in a real browser:
 headless Chromium opens the landing page, one experiment chapter and one module chapter, every image on them loads,
 no internal link (page or anchor) is broken, the formulas are typeset by the bundled MathJax, and screenshots are saved for the reviewer (`MTIF_SCREENSHOTS`, else
-pytest's temporary folder; the path is printed). Skipped only where Chromium is absent outside CI."""
+pytest's temporary folder; the path is printed). On every chapter page, no TeX is left unrendered: no `$` and no
+`\\command` in the prose outside typeset math and code, and no MathJax error. Skipped only where Chromium is absent outside CI."""
 import functools, http.server, os, re, shutil, threading, urllib.request
 from pathlib import Path
 from urllib.parse import urljoin, urldefrag, urlparse
@@ -43,6 +44,28 @@ def browser(tmp_path_factory):
     d = webdriver.Chrome(service=Service(DRIVER), options=opts)
     yield d
     d.quit()
+
+_STRAY_JS = """
+const done = arguments[arguments.length - 1];
+const check = () => {
+  const root = document.querySelector('article') || document.querySelector('main') || document.body;
+  const c = root.cloneNode(true);
+  c.querySelectorAll('mjx-container, pre, code, script, style, .cell_output, .output, .highlight, .headerlink').forEach(e => e.remove());
+  const t = c.textContent, near = (re) => { const out = []; let m; while ((m = re.exec(t)) && out.length < 5) out.push(t.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\\s+/g, ' ')); return out; };
+  done({dollars: (t.match(/\\$/g) || []).length, commands: (t.match(/\\\\[a-zA-Z]+/g) || []).length,
+        errors: document.querySelectorAll('mjx-merror').length, typeset: document.querySelectorAll('mjx-container').length,
+        where: near(/\\$|\\\\[a-zA-Z]+/g)});
+};
+if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(check, check); else check();
+"""
+
+def _stray_math(browser, url: str) -> dict:
+    "TeX left in the prose of the page at `url` once MathJax has finished: counts of `$`, of `\\commands`, of MathJax errors, and where."
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.set_script_timeout(120)
+    browser.get(url)
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    return browser.execute_async_script(_STRAY_JS)
 
 def test_every_chapter_and_module_has_a_page(site):
     out = site["out"]
@@ -91,3 +114,19 @@ def test_page_renders_images_load_links_resolve(site, browser, page, tmp_path_fa
     browser.save_screenshot(str(f))
     assert f.stat().st_size > 10_000
     print(f"screenshot: {f}")
+
+def test_math_renders_on_every_chapter_page(site, browser):
+    "Every chapter page (and the landing page): no `$`, no `\\command` left in the prose, no MathJax error."
+    pages = ["index.html"] + sorted(f"chapters/{p.name}" for p in (site["out"] / "chapters").glob("[0-9][0-9]_*.html"))
+    assert len(pages) > 30, pages
+    bad = {p: r for p in pages if (r := _stray_math(browser, urljoin(site["base"], p)))["dollars"] or r["commands"] or r["errors"]}
+    assert not bad, "unrendered TeX on " + "; ".join(f"{p}: {r['dollars']} $, {r['commands']} \\commands, {r['errors']} MathJax errors, e.g. {r['where'][:2]}"
+                                                      for p, r in bad.items())
+
+def test_no_control_characters_in_chapter_text():
+    "A `\\b` or `\\t` written through a non-raw Python string lands in a notebook as a backspace or a tab, and MathJax fails on it."
+    import json
+    bad = [f"{nb.name} cell {c.get('id')}: {ch!r}" for nb in sorted((ROOT / "nbs").glob("*.ipynb"))
+           for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "markdown"
+           for ch in sorted({x for x in "".join(c["source"]) if ord(x) < 32 and x != "\n"})]
+    assert not bad, bad
