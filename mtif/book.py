@@ -9,7 +9,8 @@ from pathlib import Path
 from .cli import find_nbs, chapters, kernel_manager_class
 
 # %% auto #0
-__all__ = ['QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_for_reading', 'book_chapters', 'build_book']
+__all__ = ['QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading', 'book_chapters',
+           'build_book']
 
 # %% ../nbs/98_book.ipynb #2d4edbbf
 def chapter_kind(nb: str | os.PathLike) -> str:
@@ -48,16 +49,48 @@ def api_page(module: str) -> str:
     return f"# `mtif.{module}`\n\n```{{eval-rst}}\n.. automodule:: mtif.{module}\n   :members:\n```\n"
 
 # %% ../nbs/98_book.ipynb #17ec0678
+_BAR = re.compile(r"\d+%\||\|\s*\d+/\d+\s*\[|(?:it/s|s/it)\]")                      # a tqdm frame
+_WARNING = re.compile(r"^\S+\.py:\d+: (\w+): (.*)$")                                # warnings.showwarning's first line
+
+def tidy_stderr(text: str) -> str:
+    """What of a cell's stderr a reader should see: no progress-bar frames, no `IProgress not found` notice, and each
+    warning as `Category: message`, without the file path and source line of the machine that ran it."""
+    out, lines, i = [], re.split(r"\r\n|\r|\n", text), 0
+    while i < len(lines):
+        line, i = lines[i], i + 1
+        m = _WARNING.match(line)
+        if m or "IProgress not found" in line:
+            if i < len(lines) and lines[i].startswith("  "): i += 1            # the source line warnings print under it
+            if m and "IProgress not found" not in line: out.append(f"{m.group(1)}: {m.group(2)}")
+        elif line.strip() and not _BAR.search(line): out.append(line)
+    return "\n".join(out) + ("\n" if out else "")
+
 def tidy_for_reading(path: str | os.PathLike):
-    "Prepare a chapter's notebook file for the book in place: hide nbdev's directive cells, drop papermill's injected parameters."
+    """Prepare a chapter's notebook file for the book in place: hide nbdev's directive cells, drop papermill's injected
+    parameters (saying on the parameters cell what the page was run with), number the title by the chapter, and keep
+    of stderr only what `tidy_stderr` keeps."""
     path = Path(path); nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = []
+    ran_with = {k: v for k, v in nb.get("metadata", {}).get("papermill", {}).get("parameters", {}).items() if k != "fig_dir"}
+    cells, titled = [], False
     for c in nb["cells"]:
         tags = c.setdefault("metadata", {}).setdefault("tags", [])
         if "injected-parameters" in tags: continue
         src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        if c["cell_type"] == "markdown" and not titled and src.startswith("# ") and re.match(r"\d\d_", path.stem):
+            c["source"] = f"# {path.stem[:2]} · {src[2:]}"; titled = True
         if c["cell_type"] == "code" and src.lstrip().startswith(("#| default_exp", "#| hide")): tags.append("remove-cell")
         elif c["cell_type"] == "code" and src.startswith("#| export\n"): c["source"] = src[len("#| export\n"):]
+        elif "parameters" in tags and ran_with:
+            c["source"] = "# this page was run with " + ", ".join(f"{k}={v!r}" for k, v in ran_with.items()) + "\n" + src
+        outs = []
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                t = tidy_stderr("".join(o["text"]) if isinstance(o["text"], list) else o["text"])
+                if not t: continue
+                o["text"] = t
+            if o.get("output_type") == "display_data" and "application/vnd.jupyter.widget-view+json" in o.get("data", {}): continue
+            outs.append(o)
+        if c["cell_type"] == "code": c["outputs"] = outs
         cells.append(c)
     nb["cells"] = cells
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
