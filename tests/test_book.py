@@ -130,3 +130,11 @@ def test_no_control_characters_in_chapter_text():
            for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "markdown"
            for ch in sorted({x for x in "".join(c["source"]) if ord(x) < 32 and x != "\n"})]
     assert not bad, bad
+
+def test_no_internal_issue_numbers_in_chapter_prose():
+    "Readers do not have the project's issue tracker: a chapter's prose says what changed, not which issue asked for it."
+    import json
+    hits = [f"{nb.name} cell {c.get('id')}: ...{m.group(0)}..." for nb in sorted((ROOT / "nbs").glob("*.ipynb"))
+            for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "markdown"
+            for m in re.finditer(r"\b[Ii]ssues? #?\d+", "".join(c["source"]))]
+    assert not hits, hits
