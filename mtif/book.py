@@ -27,13 +27,17 @@ def _module_of(nb: Path) -> str | None:
     return None
 
 # %% ../nbs/98_book.ipynb #82748505
-def landing_page(readme: str | os.PathLike) -> str:
-    "The book's index in MyST markdown: the README up to its chapter map (install commands, the paper's question), the map, the toctrees."
+def landing_page(readme: str | os.PathLike, tour: bool = False) -> str:
+    """The book's index in MyST markdown: the README up to its chapter map (install commands, the paper's question), the
+    map, the toctrees; with `tour`, a link to the five-minute tour (`nbs/index.ipynb`, the page `tour`) and the tour first."""
     text = Path(readme).read_text(encoding="utf-8")
     intro = text[:text.index("## The chapters")].rstrip()
     cmap = text[text.index("## The chapters"):text.index("\n## ", text.index("## The chapters") + 5)].rstrip()
     cmap = re.sub(r"`(\d\d_[a-z_0-9]+)`", lambda m: f"[`{m.group(1)}`](chapters/{m.group(1)}.ipynb)", cmap)
-    return "\n\n".join([intro, "## The question", QUESTION, cmap,
+    start = ["**New here?** [mtif in five minutes](tour.ipynb): synthetic data, a ridge model, MTIF against retraining, "
+             "task relatedness and one data-selection step, on one page.",
+             "```{toctree}\n:hidden:\n:caption: Start here\n\ntour\n```"] if tour else []
+    return "\n\n".join([intro, *start[:1], "## The question", QUESTION, cmap, *start[1:],
                           "```{toctree}\n:hidden:\n:caption: Chapters\n:glob:\n\nchapters/*\n```",
                           "```{toctree}\n:hidden:\n:caption: API\n:glob:\n\napi/*\n```"]) + "\n"
 
@@ -129,7 +133,15 @@ def build_book(root: str | os.PathLike | None = None, out: str | os.PathLike | N
     out = Path(out) if out else root / "_docs" / "html"
     shutil.rmtree(src, ignore_errors=True); (src / "api").mkdir(parents=True)
     shutil.copy(root / "docs" / "conf.py", src / "conf.py")
-    (src / "index.md").write_text(landing_page(root / "README.md"), encoding="utf-8")
+    tour = nbs / "index.ipynb"                        # the five-minute tour: the book's first page
+    (src / "index.md").write_text(landing_page(root / "README.md", tour=tour.exists()), encoding="utf-8")
+    if tour.exists():
+        if execute:
+            import papermill as pm
+            pm.execute_notebook(str(tour), str(src / "tour.ipynb"), parameters=dict(quick=True), cwd=str(nbs), progress_bar=False,
+                                kernel_name="python3", kernel_manager_class=kernel_manager_class())
+        else: shutil.copy(tour, src / "tour.ipynb")
+        tidy_for_reading(src / "tour.ipynb")
     modules = sorted(m for m in (_module_of(nb) for nb in book_chapters(nbs)) if m)
     for m in modules: (src / "api" / f"{m}.md").write_text(api_page(m), encoding="utf-8")
     how = _chapter_sources(nbs, src, execute, progress, only)

@@ -9,7 +9,7 @@ from mtif.cli import check_chapter, kernel_manager_class
 ROOT = Path(__file__).resolve().parent.parent
 NBS = Path(os.environ.get("MTIF_NBS", ROOT / "nbs"))                       # overridable: tests/test_regression.py
 REFERENCE = Path(os.environ.get("MTIF_REFERENCE", ROOT / "tests" / "reference"))
-NOTEBOOKS = sorted(NBS.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(NBS.glob("[0-9][0-9]_*.ipynb")) + [p for p in [NBS / "index.ipynb"] if p.exists()]   # the chapters and the tour
 
 def test_notebooks_found():
     assert len(NOTEBOOKS) >= 1 if "MTIF_NBS" in os.environ else len(NOTEBOOKS) >= 6, NOTEBOOKS
