@@ -9,8 +9,8 @@ from pathlib import Path
 from .cli import find_nbs, chapters, kernel_manager_class
 
 # %% auto #0
-__all__ = ['QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading', 'book_chapters',
-           'build_book']
+__all__ = ['README_PAGES', 'QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading',
+           'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #2d4edbbf
 def chapter_kind(nb: str | os.PathLike) -> str:
@@ -34,12 +34,16 @@ def landing_page(readme: str | os.PathLike, tour: bool = False) -> str:
     intro = text[:text.index("## The chapters")].rstrip()
     cmap = text[text.index("## The chapters"):text.index("\n## ", text.index("## The chapters") + 5)].rstrip()
     cmap = re.sub(r"`(\d\d_[a-z_0-9]+)`", lambda m: f"[`{m.group(1)}`](chapters/{m.group(1)}.ipynb)", cmap)
+    intro = intro.replace("](nbs/index.ipynb)", "](tour.ipynb)" if tour else "](chapters/05_synthetic.ipynb)")
     start = ["**New here?** [mtif in five minutes](tour.ipynb): synthetic data, a ridge model, MTIF against retraining, "
              "task relatedness and one data-selection step, on one page.",
              "```{toctree}\n:hidden:\n:caption: Start here\n\ntour\n```"] if tour else []
     return "\n\n".join([intro, *start[:1], "## The question", QUESTION, cmap, *start[1:],
                           "```{toctree}\n:hidden:\n:caption: Chapters\n:glob:\n\nchapters/*\n```",
-                          "```{toctree}\n:hidden:\n:caption: API\n:glob:\n\napi/*\n```"]) + "\n"
+                          "```{toctree}\n:hidden:\n:caption: API\n:glob:\n\napi/*\n```",
+                          "```{toctree}\n:hidden:\n:caption: Reference\n\n" + "\n".join(p[:-3] for p in README_PAGES) + "\n```"]) + "\n"
+
+README_PAGES = ["RUNNING.md", "figures/REPORT.md"]   # the pages of the checkout the README links to, in the book as they are
 
 QUESTION = ("Training one model on several tasks can help a task or hurt it. *Which* tasks, and which training points of "
             "them, help or hurt task $k$? Retraining without each one answers it at the cost of one training per point. "
@@ -135,6 +139,8 @@ def build_book(root: str | os.PathLike | None = None, out: str | os.PathLike | N
     shutil.copy(root / "docs" / "conf.py", src / "conf.py")
     tour = nbs / "index.ipynb"                        # the five-minute tour: the book's first page
     (src / "index.md").write_text(landing_page(root / "README.md", tour=tour.exists()), encoding="utf-8")
+    for rel in README_PAGES + re.findall(r"\]\((figures/[^)]+\.png)\)", (root / "README.md").read_text(encoding="utf-8")):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(root / rel, src / rel)   # the README's pages and figure
     if tour.exists():
         if execute:
             import papermill as pm
