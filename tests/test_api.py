@@ -110,3 +110,15 @@ def test_cli_reproduce_quick(tmp_path):
     assert (tmp_path / "runs" / "01_block_hessian.ipynb").exists() and (tmp_path / "figs" / "01_block_hessian" / "block_vs_dense.png").exists()
     bad = subprocess.run([sys.executable, "-m", "mtif.cli", "reproduce", "--only", "nope"], capture_output=True, text=True)
     assert bad.returncode != 0 and "no notebook matches" in bad.stderr
+
+
+def test_top_level_api():
+    "`from mtif import ...` gives the chapters' own objects, and `import mtif` alone does not load torch."
+    import importlib, mtif
+    for name, module in mtif._API.items():
+        assert getattr(mtif, name) is getattr(importlib.import_module(f"mtif.{module}"), name), name
+    assert set(mtif._API) <= set(dir(mtif)) and mtif.__all__[0] == "__version__"
+    from mtif import MTIF, ProjectedMTIF, select_data        # noqa: F401  (the README's spelling)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"): mtif.nonsense
+    r = subprocess.run([sys.executable, "-c", "import sys, mtif; print('torch' in sys.modules)"], capture_output=True, text=True)
+    assert r.stdout.strip() == "False", (r.stdout, r.stderr)
