@@ -53,6 +53,12 @@ class ARMUL:
         c = (w / n)[:, None] * mask
         return (c * self._glm.loss(z, y)).sum(), torch.einsum("kn,knp->kp", c * self._glm.dloss(z, y), Xd)
 
+# %% ../nbs/07_armul.ipynb #e7c53bc3
+@patch
+def __repr__(self: ARMUL):
+    extra = f", n_centres={self.n_centres}" if self.method != "vanilla" else ""
+    return f"ARMUL(method={self.method!r}, c={self.c:g}{extra}, loss={self.loss_name!r})"
+
 # %% ../nbs/07_armul.ipynb #c22e88ab
 @patch
 def _centres(self: ARMUL, P):

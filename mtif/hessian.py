@@ -170,3 +170,9 @@ def solve_dense(self: BlockSolver, v: torch.Tensor) -> torch.Tensor:
     ut, us = self.solve(*split_blocks(v, self.H.K, self.H.p, vector=vec))
     return flatten_blocks(ut, us, vector=vec)
 
+
+# %% ../nbs/01_block_hessian.ipynb #d2e09c09
+@patch
+def __repr__(self: BlockSolver):
+    batch = f"batch {tuple(self.H.A.shape[:-3])}, " if self.H.A.dim() > 3 else ""
+    return f"BlockSolver({batch}K={self.H.K}, p={self.H.p}, q={self.H.q}, damping={self.damping:g})"

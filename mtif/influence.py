@@ -304,6 +304,14 @@ def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "v
     _check_part(method, part, solver is not None)
     return MTIF(model, data, split, solver).data_influence_all(method, part, out, progress)
 
+# %% ../nbs/03_influence.ipynb #a50936f1
+from fastcore.basics import patch
+
+@patch
+def __repr__(self: MTIF):
+    return (f"MTIF({self.model!r}, split={self.split!r}, {sum(self.data.sizes('train'))} training points"
+            + (", approximate solver)" if self.approx else ")"))
+
 # %% ../nbs/03_influence.ipynb #be1c13e8
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total", solver=None) -> list:

@@ -89,6 +89,13 @@ class MultitaskLogistic(MultitaskGLM):
         "Per-task intercepts (K,)."
         self._check_fitted(); return self.W_[:, -1]
 
+# %% ../nbs/02_linear_models.ipynb #40b67bfe
+@patch
+def __repr__(self: MultitaskGLM):
+    lam = repr(self.lam) if np.ndim(self.lam) == 0 else f"<{np.size(self.lam)} values, one per task>"
+    state = "not fitted" if self.W_ is None else f"fitted on {self.W_.shape[-2]} tasks x {self.W_.shape[-1]} features"
+    return f"{type(self).__name__}(lam={lam}, {state})"
+
 # %% ../nbs/02_linear_models.ipynb #2fe08ce4
 TEMP_NUMBERS = 2 ** 19     # numbers in one temporary (4 MB in float64): small enough for the allocator to reuse
 

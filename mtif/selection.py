@@ -84,6 +84,7 @@ class NetLearner:
     def __init__(self, build, task_type: str = "binary", train_kw: dict | None = None, weighting=None, weighting_kw: dict | None = None,
                  ensemble: int = 1, proj_dim=512, relative_damping: float = 1.0, arch_kw: dict | None = None, device=None,
                  progress: bool = False):
+        self.arch = build if isinstance(build, str) else getattr(build, "__name__", type(build).__name__)   # for the repr
         if isinstance(build, str):
             from mtif.archs import architecture
             name, akw = build, dict(arch_kw or {})
@@ -149,6 +150,16 @@ def train_loss(self: NetLearner, model, data: MultitaskData, batch_size: int = 1
 def evaluate(self: NetLearner, model, data: MultitaskData, split: str = "test") -> dict:
     return evaluate(model, data, split, self.task_type)
 
+
+# %% ../nbs/15_selection.ipynb #26b75ce5
+@patch
+def __repr__(self: LinearLearner): return f"LinearLearner({self.Model.__name__}, lam={self.lam!r}, method={self.method!r})"
+
+@patch
+def __repr__(self: NetLearner):
+    w = self.weighting if isinstance(self.weighting, str) or self.weighting is None else getattr(self.weighting, "__name__", "custom")
+    return (f"NetLearner({self.arch!r}, {self.task_type}, weighting={w!r}, ensemble={self.ensemble}, proj_dim={self.proj_dim!r}, "
+            f"relative_damping={self.relative_damping:g}, train_kw={self.train_kw!r})")
 
 # %% ../nbs/15_selection.ipynb #b60f9826
 @dataclass

@@ -594,3 +594,10 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
         D[:, l, :len(Q)] = -(qs @ Hinv @ g.T) / len(Q)
         T[:, l] = -(qs @ Hinv @ (g.mean(0) * (1 if theta_l else mask)))
     return D, T.fill_diagonal_(float("nan"))
+
+# %% ../nbs/09_trak.ipynb #5bc5e41f
+@patch
+def __repr__(self: ProjectedMTIF):
+    damp = (f"damping={self.damping:g}, " if self.damping else "") + f"relative_damping={self.relative_damping:g}"
+    return (f"ProjectedMTIF({len(self.models)} model(s), K={self.data.K}, {self.task_type}, proj_dim=({self.m_head}, {self.m_shared}), "
+            f"{self.kind}, hessian={self.hessian!r}, {damp}, ensemble={self.ensemble!r})")
