@@ -9,14 +9,14 @@ from types import SimpleNamespace
 import torch
 from .data import MultitaskData
 from .hessian import BlockSolver
-from .linear import MultitaskGLM, MultitaskRidge
+from .linear import MultitaskGLM, MultitaskRidge, MultitaskLogistic
 from tqdm.auto import tqdm
 from .checks import ConvergenceWarning, NotStationaryError, check_int
 
 # %% auto #0
-__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'check_solver_hessian', 'check_stationary', 'target_solves', 'block_scores',
-           'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'data_influence_all', 'data_influence',
-           'task_influence']
+__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'CHUNK_NEWTON', 'check_solver_hessian', 'check_stationary', 'target_solves',
+           'block_scores', 'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'data_influence_all',
+           'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #0164ee72
 def check_solver_hessian(solver, H, rtol: float = 1e-8):
@@ -203,6 +203,38 @@ def _newton_general(model, s, targets, out=None):
         D[:, l] = V - (model.loss(zv + coef[l] * P, yv) * mv).sum(1) / nv
     return D
 
+CHUNK_NEWTON = 2 ** 24      # numbers in the logistic step's one (targets x validation x training) buffer: 128 MB
+
+def _newton_logistic(s, targets, out=None, progress=False):
+    """The same step for the logistic loss, fused. With labels y in {0, 1} and sigma = 1 - 2y, the loss is
+    log(1 + e^(sigma z)), so the moved margins sigma_k (z_k + c_li t_k,li) of a chunk of targets come out of one GEMM
+    that starts from the margins (`addmm`: sigma X^v A^{-1} B times -c u, plus sigma z), the loss out of one in-place
+    `logaddexp(., 0)` (the same stable formula as `MultitaskLogistic.loss`), and its validation mean out of one batched
+    matrix-vector product: three passes over one reused (targets x m x n) buffer per source task, where the general step
+    made about a dozen fresh arrays of that size."""
+    S = s.solver
+    a, u, coef = _newton_columns(s)
+    T, m, n_max = len(targets), s.Xv.shape[1], s.Xd.shape[1]
+    D = _output(s, out, T)
+    c = max(1, CHUNK_NEWTON // max(m * n_max, 1))                                     # targets per buffer
+    zero = torch.zeros((), dtype=s.Xd.dtype, device=s.Xd.device)
+    buf = torch.empty(min(c, T) * m * n_max, dtype=s.Xd.dtype, device=s.Xd.device)
+    for t0 in tqdm(range(0, T, c), desc="Newton-step scores", disable=not progress, unit="chunk"):
+        tg = targets[t0:t0 + c]; nt = len(tg)
+        sg = 1 - 2 * s.yv[tg]                                                          # (nt, m); padded rows weigh 0
+        sXAB = (sg[..., None] * torch.einsum("kmp,kpq->kmq", s.Xv[tg], S.AinvB[tg])).reshape(nt * m, -1)
+        sz = (sg * s.zv[tg]).reshape(nt * m, 1)
+        w = (s.mv[tg] / s.nv[tg, None])[:, None, :]                                    # (nt, 1, m): the mean's weights
+        own = {int(k): j for j, k in enumerate(tg)}
+        Z = buf[:nt * m * n_max].view(nt * m, n_max)
+        for l in range(s.K):
+            torch.addmm(sz, sXAB, u[l] * -coef[l], out=Z)                              # sigma (z + c P) off the target's own task
+            Z3 = Z.view(nt, m, n_max)
+            if l in own: Z3[own[l]] += sg[own[l], :, None] * (s.Xv[l] @ (a[l] * coef[l]))
+            torch.logaddexp(Z, zero, out=Z)
+            D[t0:t0 + nt, l] = s.V[tg, None] - torch.bmm(w, Z3).squeeze(1)
+    return D
+
 def _newton_ridge(s, targets, out=None, progress=False):
     """The same step for the squared loss in closed form (see above): Delta = -c (q_k . t) - c^2 t^T G_k t, one GEMM per
     chunk of targets for the quadratic forms u^T M_k u, corrections on the targets' own points."""
@@ -269,6 +301,7 @@ class MTIF:
         targets = torch.as_tensor(targets, device=self.s.Xd.device)
         if method == "first_order": return _first_order_data(self.s, targets, part, out, progress)
         if isinstance(self.model, MultitaskRidge): return _newton_ridge(self.s, targets, out, progress)
+        if type(self.model).loss is MultitaskLogistic.loss: return _newton_logistic(self.s, targets, out, progress)
         return _newton_general(self.model, self.s, targets, out)
 
     def data_influence_all(self, method: str = "first_order", part: str = "total", out=None, progress: bool = False) -> torch.Tensor:
