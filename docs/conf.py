@@ -15,3 +15,5 @@ autodoc_default_options = {"members": True, "undoc-members": False}
 autodoc_typehints = "none"
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"]
+html_static_path = ["_static"]            # written by build_book: mtif.css (code and outputs wrap instead of scrolling)
+html_css_files = ["mtif.css"]

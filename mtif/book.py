@@ -9,7 +9,7 @@ from pathlib import Path
 from .cli import find_nbs, chapters, kernel_manager_class
 
 # %% auto #0
-__all__ = ['README_PAGES', 'QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading',
+__all__ = ['README_PAGES', 'BOOK_CSS', 'QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading',
            'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #2d4edbbf
@@ -43,7 +43,9 @@ def landing_page(readme: str | os.PathLike, tour: bool = False) -> str:
                           "```{toctree}\n:hidden:\n:caption: API\n:glob:\n\napi/*\n```",
                           "```{toctree}\n:hidden:\n:caption: Reference\n\n" + "\n".join(p[:-3] for p in README_PAGES) + "\n```"]) + "\n"
 
-README_PAGES = ["RUNNING.md", "figures/REPORT.md"]   # the pages of the checkout the README links to, in the book as they are
+README_PAGES = ["RUNNING.md", "figures/REPORT.md"]
+# code and printed results wrap at the box's width instead of scrolling sideways (chapters print wide tables)
+BOOK_CSS = "div.highlight pre, div.output pre, .cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }\n"   # the pages of the checkout the README links to, in the book as they are
 
 QUESTION = ("Training one model on several tasks can help a task or hurt it. *Which* tasks, and which training points of "
             "them, help or hurt task $k$? Retraining without each one answers it at the cost of one training per point. "
@@ -137,6 +139,7 @@ def build_book(root: str | os.PathLike | None = None, out: str | os.PathLike | N
     out = Path(out) if out else root / "_docs" / "html"
     shutil.rmtree(src, ignore_errors=True); (src / "api").mkdir(parents=True)
     shutil.copy(root / "docs" / "conf.py", src / "conf.py")
+    (src / "_static").mkdir(); (src / "_static" / "mtif.css").write_text(BOOK_CSS, encoding="utf-8")
     tour = nbs / "index.ipynb"                        # the five-minute tour: the book's first page
     (src / "index.md").write_text(landing_page(root / "README.md", tour=tour.exists()), encoding="utf-8")
     for rel in README_PAGES + re.findall(r"\]\((figures/[^)]+\.png)\)", (root / "README.md").read_text(encoding="utf-8")):

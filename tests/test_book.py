@@ -54,6 +54,7 @@ const check = () => {
   const t = c.textContent, near = (re) => { const out = []; let m; while ((m = re.exec(t)) && out.length < 5) out.push(t.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\\s+/g, ' ')); return out; };
   done({dollars: (t.match(/\\$/g) || []).length, commands: (t.match(/\\\\[a-zA-Z]+/g) || []).length,
         errors: document.querySelectorAll('mjx-merror').length, typeset: document.querySelectorAll('mjx-container').length,
+        overflowing: Array.from(document.querySelectorAll('div.highlight pre, div.cell_output pre')).filter(e => e.scrollWidth > e.clientWidth + 2).length,
         where: near(/\\$|\\\\[a-zA-Z]+/g)});
 };
 if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(check, check); else check();
@@ -116,13 +117,14 @@ def test_page_renders_images_load_links_resolve(site, browser, page, tmp_path_fa
     print(f"screenshot: {f}")
 
 def test_math_renders_on_every_chapter_page(site, browser):
-    "Every chapter page (and the landing page, the tour and the README's pages): no `$`, no `\\command` left in the prose, no MathJax error."
+    "Every chapter page (and the landing page, the tour and the README's pages): no `$`, no `\\command` left in the prose, no MathJax error, no code box scrolling sideways."
     pages = ["index.html", "tour.html", "RUNNING.html", "figures/REPORT.html"] + sorted(
         f"chapters/{p.name}" for p in (site["out"] / "chapters").glob("[0-9][0-9]_*.html"))
     assert len(pages) > 30 and all((site["out"] / p).exists() for p in pages), pages
-    bad = {p: r for p in pages if (r := _stray_math(browser, urljoin(site["base"], p)))["dollars"] or r["commands"] or r["errors"]}
-    assert not bad, "unrendered TeX on " + "; ".join(f"{p}: {r['dollars']} $, {r['commands']} \\commands, {r['errors']} MathJax errors, e.g. {r['where'][:2]}"
-                                                      for p, r in bad.items())
+    bad = {p: r for p in pages if (r := _stray_math(browser, urljoin(site["base"], p)))["dollars"] or r["commands"] or r["errors"] or r["overflowing"]}
+    assert not bad, "unrendered TeX or code wider than its box on " + "; ".join(
+        f"{p}: {r['dollars']} $, {r['commands']} \\commands, {r['errors']} MathJax errors, {r['overflowing']} code boxes scrolling, e.g. {r['where'][:2]}"
+        for p, r in bad.items())
 
 def test_no_control_characters_in_chapter_text():
     "A `\\b` or `\\t` written through a non-raw Python string lands in a notebook as a backspace or a tab, and MathJax fails on it."
