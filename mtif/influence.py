@@ -15,7 +15,7 @@ from .checks import ConvergenceWarning, NotStationaryError, check_int
 
 # %% auto #0
 __all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'CHUNK_NEWTON', 'check_solver_hessian', 'check_stationary', 'target_solves',
-           'block_scores', 'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'data_influence_all',
+           'block_scores', 'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'prepared', 'data_influence_all',
            'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #0164ee72
@@ -331,11 +331,26 @@ class MTIF:
                                max_iter=1, line_search=False, exact=False)
         return (s.V[:, None] - model.split_losses(self.data, self.split, W=W).T).fill_diagonal_(float("nan"))
 
+def prepared(model: MultitaskGLM, data: MultitaskData, split: str = "val", solver=None) -> MTIF:
+    """The `MTIF` of `(model, data, split)` that the one-shot functions use: kept on the model (one at a time) and used
+    again while it is fresh, so that calling `data_influence(model, data, k)` target after target costs one row of the
+    product each, not a preparation each; prepared again after a refit or an in-place change of the data (the stamps
+    `MTIF` checks). It holds the factorization and a reference to `data` while the model lives. An approximate `solver`
+    is never cached."""
+    if solver is not None: return MTIF(model, data, split, solver)
+    hit = model.__dict__.get("_prepared_")
+    if hit is not None and hit.data is data and hit.split == split:
+        try: hit._check_fresh(); return hit
+        except ValueError: pass
+    model._prepared_ = None                          # the stale one goes before the new one is made (peak memory)
+    model._prepared_ = MTIF(model, data, split)
+    return model._prepared_
+
 def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
                        part: str = "total", solver=None, out=None, progress: bool = False) -> torch.Tensor:
-    "`MTIF(model, data, split, solver).data_influence_all(method, part, out, progress)`: every score of every target."
+    "`prepared(model, data, split, solver).data_influence_all(method, part, out, progress)`: every score of every target."
     _check_part(method, part, solver is not None)
-    return MTIF(model, data, split, solver).data_influence_all(method, part, out, progress)
+    return prepared(model, data, split, solver).data_influence_all(method, part, out, progress)
 
 # %% ../nbs/03_influence.ipynb #a50936f1
 from fastcore.basics import patch
@@ -348,14 +363,14 @@ def __repr__(self: MTIF):
 # %% ../nbs/03_influence.ipynb #be1c13e8
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total", solver=None) -> list:
-    """`MTIF(model, data, split, solver).data_influence(target, method, part)`: a list of K tensors, entry l of shape
-    (n_l,). Positive = harmful to `target`. To loop over targets, prepare one `MTIF` and call it per target."""
+    """`prepared(model, data, split, solver).data_influence(target, method, part)`: a list of K tensors, entry l of shape
+    (n_l,). Positive = harmful to `target`. The preparation is kept on the model, so a loop over targets pays it once."""
     target = check_target(target, data.K); _check_part(method, part, solver is not None)
-    return MTIF(model, data, split, solver).data_influence(target, method, part)
+    return prepared(model, data, split, solver).data_influence(target, method, part)
 
 def task_influence(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
                    solver=None) -> torch.Tensor:
-    "`MTIF(model, data, split, solver).task_influence(method)`: Delta_k^l as `(K, K)`, entry [k, l] (diagonal NaN)."
+    "`prepared(model, data, split, solver).task_influence(method)`: Delta_k^l as `(K, K)`, entry [k, l] (diagonal NaN)."
     _check_method(method)
     if solver is not None and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
-    return MTIF(model, data, split, solver).task_influence(method)
+    return prepared(model, data, split, solver).task_influence(method)

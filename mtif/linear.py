@@ -96,6 +96,11 @@ def __repr__(self: MultitaskGLM):
     state = "not fitted" if self.W_ is None else f"fitted on {self.W_.shape[-2]} tasks x {self.W_.shape[-1]} features"
     return f"{type(self).__name__}(lam={lam}, {state})"
 
+@patch
+def __getstate__(self: MultitaskGLM):
+    "Pickled or deep-copied (a job sent to another process) without the MTIF preparation chapter 03 caches on it."
+    return {k: v for k, v in self.__dict__.items() if k != "_prepared_"}
+
 # %% ../nbs/02_linear_models.ipynb #2fe08ce4
 TEMP_NUMBERS = 2 ** 19     # numbers in one temporary (4 MB in float64): small enough for the allocator to reuse
 
