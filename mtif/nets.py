@@ -209,11 +209,14 @@ def _epoch(model, ep, Xs, ys, W, active, sizes, shared, seed, batch_size, steps,
         tot += losses.sum().item()
     return tot / steps
 
-def _optimizer(model, weighting, lr: float, epochs: int, step_size, step_gamma: float, device):
-    "Adam over the model's parameters and any learnable loss weights (UW, GradNorm, IMTL), and the step schedule."
+def _optimizer(model, weighting, lr: float, epochs: int, step_size, step_gamma: float, device, weight_decay: float = 0.0):
+    """Adam over the model's parameters and any learnable loss weights (UW, GradNorm, IMTL), and the step schedule.
+    `weight_decay` w: Adam's coupled L2, the gradient of (w/2)||theta||^2 added to the model's (never to loss weights),
+    so the objective whose Hessian influence uses is the summed task losses plus w I."""
     extra = list(weighting.parameters()) if isinstance(weighting, nn.Module) else []
     if extra: weighting.to(device)
-    opt = torch.optim.Adam(list(model.parameters()) + extra, lr=lr)
+    groups = [dict(params=list(model.parameters()), weight_decay=weight_decay)] + ([dict(params=extra, weight_decay=0.0)] if extra else [])
+    opt = torch.optim.Adam(groups, lr=lr)
     return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=step_size or epochs + 1, gamma=step_gamma)
 
 
@@ -222,12 +225,12 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
               batch_size: int = 64, step_size: int | None = None, step_gamma: float = 0.1, weights=None, tasks=None,
               seed: int = 0, weighting=None, callbacks=(), init_state: dict | None = None, device=None,
               progress: bool = True, eval_split: str | None = None, multilabel="auto", checkpoint=None,
-              checkpoint_every: int = 10, stop_after: int | None = None) -> dict:
+              checkpoint_every: int = 10, stop_after: int | None = None, weight_decay: float = 0.0) -> dict:
     """Train `model` in place on `data.train`; returns a history dict (per-epoch train loss, optional eval losses).
     `multilabel`: when every task has the same training inputs (`"auto"` checks, `True` requires it), one batch in one
     order per step and one encoder pass serve every head. `checkpoint`: a file the run saves its whole state to every
     `checkpoint_every` epochs and resumes from (same run required). `stop_after`: stop after that many epochs of the
-    `epochs`-long schedule (resume later with a larger value)."""
+    `epochs`-long schedule (resume later with a larger value). `weight_decay`: L2 on the model's parameters (`_optimizer`)."""
     device = torch.device(device) if device else default_device()
     if device.type == "cuda":   # deterministic convolutions: a retraining must differ from the base run only by what was left out
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
@@ -242,7 +245,8 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     active, W, shared, Xs, ys, sizes = _train_inputs(model, data, task_type, tasks, weights, multilabel, device)
     groups = model.param_groups()
     weighting = weighting or equal_weighting
-    opt, sched = _optimizer(model, weighting, lr, epochs, step_size, step_gamma, device)
+    weight_decay = check_scalar(weight_decay, "weight_decay", low=0)
+    opt, sched = _optimizer(model, weighting, lr, epochs, step_size, step_gamma, device, weight_decay)
     steps = math.ceil(max(sizes) / batch_size)
     hist = dict(epoch=[], train_loss=[], seconds=[], **({f"{eval_split}_loss": []} if eval_split else {}))
     stop = epochs if stop_after is None else check_int(stop_after, "stop_after", 1)
@@ -251,7 +255,8 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
     if checkpoint is not None:
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
         key = _run_key(model, data, weighting, W, active, shared, task_type, epochs=epochs, lr=lr, batch_size=batch_size,
-                       step_size=step_size, step_gamma=step_gamma, seed=seed)
+                       step_size=step_size, step_gamma=step_gamma, seed=seed,
+                       **({"weight_decay": weight_decay} if weight_decay else {}))    # no decay: the key checkpoints were made with
         start, ck = _open_checkpoint(Path(checkpoint), key, stop, model, opt, sched, weighting, hist, callbacks)
     bar = tqdm(range(start, stop), desc="training", disable=not progress, unit="epoch", initial=start, total=stop)
     for ep in bar:

@@ -564,10 +564,15 @@ def task_influence(self: ProjectedMTIF, split: str = "val") -> torch.Tensor:
 
 
 # %% ../nbs/09_trak.ipynb #23
+import torch.nn.functional as F
+
 def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val", theta_l: bool = True):
     """Dense reference for `ProjectedMTIF` with the identity projection on a tiny binary-task model: `(D (K, K, n_max), T (K, K))`.
-    `theta_l=False` drops the theta_l part of task l's gradient from T (what the package computed before Eq. 13 was
-    followed), to show what that costs."""
+    `hessian`: "trak" or "gn" (Gauss-Newton, as `ProjectedMTIF`), or "exact": the true Hessian of the summed task losses
+    (`torch.func.hessian`, with the curvature of the network itself), to measure what the Gauss-Newton approximation
+    costs. `rho`: added to the diagonal (a weight decay w of the trainer adds w). `theta_l=False` drops the theta_l part
+    of task l's gradient from T (what the package computed before Eq. 13 was followed), to show what that costs."""
+    if hessian not in ("trak", "gn", "exact"): raise ValueError(f"hessian must be 'trak', 'gn' or 'exact', got {hessian!r}")
     names, params = zip(*model.named_parameters())
     shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
     w0 = torch.cat([p.detach().flatten() for p in params])
@@ -582,7 +587,11 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
         return out
     tr, va, K = grads("train"), grads(split), data.K
     H = rho * torch.eye(len(w0), dtype=w0.dtype, device=w0.device)
-    for J, Q in tr: H += (J.T * (torch.ones_like(Q) if hessian == "trak" else Q * (1 - Q))) @ J / len(Q)
+    if hessian == "exact":
+        parts = [(X.to(w0.device), y.to(w0.device, w0.dtype), k) for k, (X, y) in enumerate(data.train)]
+        H += torch.func.hessian(lambda w: sum(F.softplus(-margins(w, X, y, k)).mean() for X, y, k in parts))(w0)
+    else:
+        for J, Q in tr: H += (J.T * (torch.ones_like(Q) if hessian == "trak" else Q * (1 - Q))) @ J / len(Q)
     Hinv = torch.linalg.inv(H)
     qs = torch.stack([(-Q[:, None] * J).mean(0) for J, Q in va])
     shared = set(model.param_groups()["shared"])
