@@ -1,6 +1,7 @@
 """Hostile but realistic inputs: each case below once returned a wrong number without an error or a warning (issue 13).
 Every case must now raise an error or a warning that names its cause; none may return a number silently."""
 import copy, inspect, json, re, subprocess, sys, warnings
+import threading
 from pathlib import Path
 import numpy as np
 import pytest
@@ -284,12 +285,17 @@ def test_37_5_concurrent_featurizers_and_a_killed_one(tmp_path):
         if d.exists() and np.load(d).sum() >= 20: break
         time.sleep(0.05)
     b = subprocess.Popen([sys.executable, str(script), str(store), str(tmp_path / "b.pt")], env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
-    assert a.poll() is None, "the first featurizer finished before the second started: make it slower"
+    lines = []                                                     # b's stderr as it comes (a thread: reading blocks)
+    reader = threading.Thread(target=lambda: lines.extend(b.stderr), daemon=True); reader.start()
+    t0 = time.time()                                               # kill a only once b is waiting for it: a fixed sleep was
+    while not any("is in use by another process: waiting for it" in l for l in lines):   # too short for b's start under load
+        assert a.poll() is None, "the first featurizer finished before the second waited for it: make it slower"
+        assert b.poll() is None and time.time() - t0 < 120, "".join(lines)
+        time.sleep(0.05)
     a.kill(); a.wait()
-    _, err = b.communicate(timeout=300)
+    b.wait(timeout=300); reader.join(timeout=60)
+    err = "".join(lines)
     assert b.returncode == 0, err
-    assert "is in use by another process: waiting for it" in err, err
     c = subprocess.run([sys.executable, str(script), str(store), str(tmp_path / "c.pt")], env=env, capture_output=True, text=True, timeout=300)
     assert c.returncode == 0, c.stderr
     ref = {}
