@@ -10,7 +10,7 @@ from .cli import find_nbs, chapters, kernel_manager_class
 
 # %% auto #0
 __all__ = ['README_PAGES', 'BOOK_CSS', 'QUESTION', 'chapter_kind', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading',
-           'book_chapters', 'build_book']
+           'refresh_prose', 'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #2d4edbbf
 def chapter_kind(nb: str | os.PathLike) -> str:
@@ -106,6 +106,17 @@ def tidy_for_reading(path: str | os.PathLike):
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
 
 # %% ../nbs/98_book.ipynb #dc150b10
+def refresh_prose(executed: Path, source: Path) -> int:
+    """The prose of an experiment chapter's page is the source's: each markdown cell of the executed notebook whose cell
+    id the source still has takes the source's text (a wording corrected after the full run reaches the book without
+    rerunning hours of computation); code and outputs stay the run's. Returns the number of cells changed."""
+    src = {c.get("id"): c["source"] for c in json.loads(Path(source).read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "markdown"}
+    nb = json.loads(Path(executed).read_text(encoding="utf-8")); n = 0
+    for c in nb["cells"]:
+        if c["cell_type"] == "markdown" and c.get("id") in src and c["source"] != src[c["id"]]: c["source"] = src[c["id"]]; n += 1
+    if n: Path(executed).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+    return n
+
 def book_chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
     "Every numbered notebook (the CLI's own included), optionally only those `only` names (by number or name, as `--only`)."
     return chapters(nbs, only, include_cli=True)
@@ -124,6 +135,7 @@ def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=N
             how[nb.stem] = "executed (quick)"
         elif chapter_kind(nb) == "experiment" and (executed / nb.name).exists():
             shutil.copy(executed / nb.name, dest / nb.name); how[nb.stem] = "full run"
+            refresh_prose(dest / nb.name, nb)
         else:
             shutil.copy(nb, dest / nb.name); how[nb.stem] = "source"
         tidy_for_reading(dest / nb.name)
