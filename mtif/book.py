@@ -43,9 +43,9 @@ def landing_page(readme: str | os.PathLike, tour: bool = False) -> str:
                           "```{toctree}\n:hidden:\n:caption: API\n:glob:\n\napi/*\n```",
                           "```{toctree}\n:hidden:\n:caption: Reference\n\n" + "\n".join(p[:-3] for p in README_PAGES) + "\n```"]) + "\n"
 
-README_PAGES = ["RUNNING.md", "figures/REPORT.md"]
+README_PAGES = ["RUNNING.md", "figures/REPORT.md"]   # the pages of the checkout the README links to, in the book as they are
 # code and printed results wrap at the box's width instead of scrolling sideways (chapters print wide tables)
-BOOK_CSS = "div.highlight pre, div.output pre, .cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }\n"   # the pages of the checkout the README links to, in the book as they are
+BOOK_CSS = "div.highlight pre, div.output pre, .cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }\n"
 
 QUESTION = ("Training one model on several tasks can help a task or hurt it. *Which* tasks, and which training points of "
             "them, help or hurt task $k$? Retraining without each one answers it at the cost of one training per point. "

@@ -256,7 +256,7 @@ def train_mtl(model: SharedBottom, data: MultitaskData, task_type: str = "binary
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
         key = _run_key(model, data, weighting, W, active, shared, task_type, epochs=epochs, lr=lr, batch_size=batch_size,
                        step_size=step_size, step_gamma=step_gamma, seed=seed,
-                       **({"weight_decay": weight_decay} if weight_decay else {}))    # no decay: the key checkpoints were made with
+                       **({"weight_decay": weight_decay} if weight_decay else {}))    # only when non-zero: earlier checkpoints' keys stay valid
         start, ck = _open_checkpoint(Path(checkpoint), key, stop, model, opt, sched, weighting, hist, callbacks)
     bar = tqdm(range(start, stop), desc="training", disable=not progress, unit="epoch", initial=start, total=stop)
     for ep in bar:

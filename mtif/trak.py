@@ -564,8 +564,6 @@ def task_influence(self: ProjectedMTIF, split: str = "val") -> torch.Tensor:
 
 
 # %% ../nbs/09_trak.ipynb #23
-import torch.nn.functional as F
-
 def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val", theta_l: bool = True):
     """Dense reference for `ProjectedMTIF` with the identity projection on a tiny binary-task model: `(D (K, K, n_max), T (K, K))`.
     `hessian`: "trak" or "gn" (Gauss-Newton, as `ProjectedMTIF`), or "exact": the true Hessian of the summed task losses
@@ -589,7 +587,7 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
     H = rho * torch.eye(len(w0), dtype=w0.dtype, device=w0.device)
     if hessian == "exact":
         parts = [(X.to(w0.device), y.to(w0.device, w0.dtype), k) for k, (X, y) in enumerate(data.train)]
-        H += torch.func.hessian(lambda w: sum(F.softplus(-margins(w, X, y, k)).mean() for X, y, k in parts))(w0)
+        H += torch.func.hessian(lambda w: sum(torch.nn.functional.softplus(-margins(w, X, y, k)).mean() for X, y, k in parts))(w0)
     else:
         for J, Q in tr: H += (J.T * (torch.ones_like(Q) if hessian == "trak" else Q * (1 - Q))) @ J / len(Q)
     Hinv = torch.linalg.inv(H)

@@ -44,29 +44,19 @@ def cell(decay, width, seed, lengths=tuple(LENGTHS)):
     t_cold = time.perf_counter() - t0
     rows = []
     for e, E in enumerate(lengths):
-        m = copy.deepcopy(init); train_mtl(m, data, epochs=E, seed=0, **kw)        # = order 0's control at E epochs
-        names, params = zip(*m.named_parameters())
-        w0 = torch.cat([p.detach().flatten() for p in params])
-        loss = lambda: sum(torch.nn.functional.softplus(-(2 * y - 1) * m(X, task=k)[:, 0]).mean() for k, (X, y) in enumerate(data.train)) \
-            + decay / 2 * sum(p.square().sum() for p in m.parameters())
-        m.zero_grad(); L = loss(); L.backward()
+        m = copy.deepcopy(init); train_mtl(m, data, epochs=E, seed=0, **kw)   # order 0's schedule, seed and data order, read at E
+        m.zero_grad(); L = _objective(m, data, decay); L.backward()
         gnorm = torch.cat([p.grad.flatten() for p in m.parameters()]).norm().item()
         rho = decay + 1e-4
         t1 = time.perf_counter()
         est = {"exact Hessian": dense_gn_mtif(m, data, "exact", rho=rho)[1], "Gauss-Newton": dense_gn_mtif(m, data, "gn", rho=rho)[1],
                "projected, m=64": ProjectedMTIF(m, data, proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False).task_influence()}
         t_mtif = time.perf_counter() - t1
-        from torch.func import functional_call, hessian
-        shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
-        def obj(w):
-            ps = dict(zip(names, [t.view(s) for t, s in zip(torch.split(w, sizes), shapes)]))
-            return sum(torch.nn.functional.softplus(-(2 * y - 1) * functional_call(m, ps, (X,), dict(task=k))[:, 0]).mean()
-                       for k, (X, y) in enumerate(data.train)) + decay / 2 * w.square().sum()
-        lam_min = torch.linalg.eigvalsh(hessian(obj)(w0)).min().item()
+        lam_min = _lam_min(m, data, decay)
         warm = warm_start_loto(m, data, epochs=max(5, E // 4), lr=1e-2, seed=0, progress=False, batch_size=16, weight_decay=decay, device="cpu")[-1]
         truths = {"cold LOTO (mean of 2 orders)": (cold[0][e] + cold[1][e]) / 2, "warm LOTO": warm}
         ev = evaluate(m, data, "test")
-        base = dict(decay=decay, width=width, seed=seed, epochs=E, params=len(w0), train_loss=L.item(), grad_norm=gnorm, lam_min=lam_min,
+        base = dict(decay=decay, width=width, seed=seed, epochs=E, params=sum(p.numel() for p in m.parameters()), train_loss=L.item(), grad_norm=gnorm, lam_min=lam_min,
                     test_acc=ev["acc"].mean().item(), seconds_cold_loto=t_cold, seconds_mtif=t_mtif)
         rows.append(dict(base, estimator="cold LOTO order 1", truth="cold LOTO order 0", spearman=np.nanmean(per_target_spearman(cold[1][e], cold[0][e]))))
         rows.append(dict(base, estimator="warm LOTO", truth="cold LOTO (mean of 2 orders)", spearman=np.nanmean(per_target_spearman(warm, truths["cold LOTO (mean of 2 orders)"]))))
@@ -82,6 +72,16 @@ def _objective(m, data, decay, tasks=None, weights=None):
     wt = weights if weights is not None else [1.0] * data.K
     return sum(wt[k] * torch.nn.functional.softplus(-(2 * data.train[k][1] - 1) * m(data.train[k][0], task=k)[:, 0]).mean() for k in ks) \
         + decay / 2 * sum(p.square().sum() for p in m.parameters())
+
+def _lam_min(m, data, decay) -> float:
+    "The smallest eigenvalue of the objective's exact Hessian at `m`'s parameters (negative: not at a minimum)."
+    from torch.func import functional_call, hessian
+    names, params = zip(*m.named_parameters()); shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
+    def obj(w):
+        ps = dict(zip(names, [t.view(s) for t, s in zip(torch.split(w, sizes), shapes)]))
+        return sum(torch.nn.functional.softplus(-(2 * y - 1) * functional_call(m, ps, (X,), dict(task=k))[:, 0]).mean()
+                   for k, (X, y) in enumerate(data.train)) + decay / 2 * w.square().sum()
+    return torch.linalg.eigvalsh(hessian(obj)(torch.cat([p.detach().flatten() for p in params]))).min().item()
 
 def _polish(m, data, decay, tasks=None, tol=1e-9, rounds=20, weights=None):
     "Full-batch L-BFGS (strong Wolfe) on the objective until its gradient norm is below `tol`; returns that norm."
@@ -112,14 +112,7 @@ def converged_cell(decay, width, seed):
         m.train(); g = _polish(m, data, decay, tasks); m.eval(); return m, g
     m, g = fit(None)
     V = evaluate(m, data, "val")["loss"]
-    names, params = zip(*m.named_parameters()); shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
-    w0 = torch.cat([p.detach().flatten() for p in params])
-    from torch.func import functional_call, hessian
-    def obj(w):
-        ps = dict(zip(names, [t.view(s) for t, s in zip(torch.split(w, sizes), shapes)]))
-        return sum(torch.nn.functional.softplus(-(2 * y - 1) * functional_call(m, ps, (X,), dict(task=k))[:, 0]).mean()
-                   for k, (X, y) in enumerate(data.train)) + decay / 2 * w.square().sum()
-    lam_min = torch.linalg.eigvalsh(hessian(obj)(w0)).min().item()
+    lam_min = _lam_min(m, data, decay)
     K, rows = data.K, []
     warm, cold, gmax = torch.full((K, K), float("nan"), dtype=torch.float64), torch.full((K, K), float("nan"), dtype=torch.float64), []
     for l in range(K):
@@ -135,7 +128,7 @@ def converged_cell(decay, width, seed):
     est = {"exact Hessian": dense_gn_mtif(m, data, "exact", rho=decay)[1] if lam_min > 0 else None,
            "Gauss-Newton": dense_gn_mtif(m, data, "gn", rho=decay + 1e-4)[1]}
     off = ~torch.eye(K, dtype=torch.bool)
-    base = dict(decay=decay, width=width, seed=seed, params=len(w0), grad_norm=g, lam_min=lam_min, refit_grad_norm_max=max(gmax),
+    base = dict(decay=decay, width=width, seed=seed, params=sum(p.numel() for p in m.parameters()), grad_norm=g, lam_min=lam_min, refit_grad_norm_max=max(gmax),
                 test_acc=evaluate(m, data, "test")["acc"].mean().item())
     rows.append(dict(base, estimator="converged cold LOTO", truth="converged warm LOTO", spearman=np.nanmean(per_target_spearman(cold, warm)),
                      pearson=stats.pearsonr(cold[off], warm[off])[0]))
