@@ -12,8 +12,8 @@ from torch.func import hessian, grad, vmap
 from .checks import COND_WARN, IllConditionedWarning, cholesky_condition, check_scalar
 
 # %% auto #0
-__all__ = ['BlockHessian', 'flatten_blocks', 'split_blocks', 'block_hessian', 'block_gradient', 'NotPositiveDefiniteError',
-           'BlockSolver']
+__all__ = ['INV_COND', 'BlockHessian', 'flatten_blocks', 'split_blocks', 'block_hessian', 'block_gradient',
+           'NotPositiveDefiniteError', 'BlockSolver']
 
 # %% ../nbs/01_block_hessian.ipynb #a245ffe0
 @dataclass
@@ -94,6 +94,8 @@ def _chol(M: torch.Tensor, what, remedy: str) -> torch.Tensor:
             f"identified. {remedy}")
     return L
 
+INV_COND = 1e4   # task blocks up to this condition number are solved through their explicit inverse
+
 class BlockSolver:
     """Factorize a `BlockHessian` by Lemmas A.5/A.6 and solve `(H + damping I) u = v` for many right-hand sides.
     `remedy`: what the caller's user can do about a singular or ill-conditioned block (errors and warnings end with it);
@@ -108,6 +110,7 @@ class BlockSolver:
             C = C + damping * torch.eye(H.q, dtype=C.dtype, device=C.device)
         self.LA = _chol(A, self._name_A, self.remedy)
         self.AinvB = torch.cholesky_solve(H.B, self.LA)                  # (..., K, p, q)
+        self._inv_ok, self._Ainv, self._stacked = bool((cholesky_condition(self.LA) <= INV_COND).all()), None, None
         N = C - torch.einsum("...kpq,...kpr->...qr", H.B, self.AinvB)
         self.N = (N + N.transpose(-1, -2)) / 2
         self.LN = _chol(self.N, self._name_N, self.remedy)
@@ -117,6 +120,19 @@ class BlockSolver:
     K = property(lambda self: self.H.K, doc="Number of tasks (the interface every inverse-Hessian solver shares: K, p, q, solve).")
     p = property(lambda self: self.H.p, doc="Size of each task block.")
     q = property(lambda self: self.H.q, doc="Size of the shared block.")
+
+    @property
+    def Ainv(self):
+        """The task blocks' explicit inverses `(..., K, p, p)`, formed when first needed (a solve with at least p
+        right-hand sides); None when a block's condition number may exceed `INV_COND`."""
+        if self._Ainv is None and self._inv_ok: self._Ainv = torch.cholesky_inverse(self.LA)
+        return self._Ainv
+
+    @property
+    def stacked(self):
+        "`(B, A^{-1} B)` with the task blocks stacked, `(..., K p, q)` each: one GEMM each in `solve` (formed on first use)."
+        if self._stacked is None: self._stacked = (self.H.B.flatten(-3, -2), self.AinvB.flatten(-3, -2))
+        return self._stacked
 
     @staticmethod
     def _batch(b): return f" (batch entry {tuple(b)})" if b else ""
@@ -151,24 +167,54 @@ def check_condition(self: BlockSolver, threshold: float = COND_WARN) -> bool:
 
 # %% ../nbs/01_block_hessian.ipynb #0c9e84ab
 @patch
-def solve(self: BlockSolver, v_tasks: torch.Tensor, v_shared: torch.Tensor):
-    "Solve with `v_tasks (..., K, p[, r])`, `v_shared (..., q[, r])`; returns `(u_tasks, u_shared)` of the same shapes."
+def solve_tasks(self: BlockSolver, v: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """`A_k^{-1} v_k` for every task, `v (..., K, p, r)`: with r >= p right-hand sides one batched GEMM with the explicit
+    inverses (where the blocks are well conditioned), else two triangular solves per block."""
+    if v.shape[-1] >= self.H.p and self.Ainv is not None:
+        return torch.matmul(self.Ainv, v, out=out) if out is not None else self.Ainv @ v
+    a = torch.cholesky_solve(v, self.LA)
+    return a if out is None else out.copy_(a)
+
+def _sub_mm_(C: torch.Tensor, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    "`C -= A @ B` in place, as one fused GEMM where the shapes allow."
+    if C.ndim == A.ndim == B.ndim == 2: return C.addmm_(A, B, alpha=-1)
+    if C.ndim == A.ndim == B.ndim == 3 and A.shape[0] == B.shape[0] == C.shape[0]: return C.baddbmm_(A, B, alpha=-1)
+    return C.sub_(A @ B)
+
+@patch
+def solve(self: BlockSolver, v_tasks: torch.Tensor, v_shared: torch.Tensor, out=None):
+    """Solve with `v_tasks (..., K, p[, r])`, `v_shared (..., q[, r])`; returns `(u_tasks, u_shared)` of the same shapes,
+    written into `out = (u_tasks, u_shared)` when given. Three GEMMs over the right-hand sides: a = A^{-1} v_t (batched),
+    u_s = N^{-1}(v_s - B^T a), u_t = a - A^{-1} B u_s, with B and A^{-1} B stacked as (K p, q)."""
     vec = v_tasks.ndim == self.LA.ndim - 1   # (..., K, p): one vector per batch entry
-    if vec: v_tasks, v_shared = v_tasks[..., None], v_shared[..., None]
-    if v_tasks.shape[-3:-1] != (self.H.K, self.H.p) or v_shared.shape[-2] != self.H.q:
+    if vec:
+        v_tasks, v_shared = v_tasks[..., None], v_shared[..., None]
+        if out is not None: out = (out[0][..., None], out[1][..., None])
+    K, p, q = self.H.K, self.H.p, self.H.q
+    if v_tasks.shape[-3:-1] != (K, p) or v_shared.shape[-2] != q:
         raise ValueError(f"right-hand side shapes {tuple(v_tasks.shape)}, {tuple(v_shared.shape)} do not match "
-                         f"K={self.H.K}, p={self.H.p}, q={self.H.q}")
-    a = torch.cholesky_solve(v_tasks, self.LA)
-    u_s = torch.cholesky_solve(v_shared - torch.einsum("...kpq,...kpr->...qr", self.H.B, a), self.LN)
-    u_t = a - self.AinvB @ u_s.unsqueeze(-3)
-    return (u_t[..., 0], u_s[..., 0]) if vec else (u_t, u_s)
+                         f"K={K}, p={p}, q={q}")
+    a = self.solve_tasks(v_tasks, None if out is None else out[0])
+    try: af = a.view(*a.shape[:-3], K * p, a.shape[-1])          # (..., K p, r), the same memory
+    except RuntimeError: a = a.contiguous(); af = a.view(*a.shape[:-3], K * p, a.shape[-1])
+    Bf, AinvBf = self.stacked
+    rhs = v_shared - Bf.mT @ af
+    u_s = torch.cholesky_solve(rhs, self.LN)
+    if out is not None: u_s = out[1].copy_(u_s)
+    _sub_mm_(af, AinvBf, u_s)
+    if out is not None and a.data_ptr() != out[0].data_ptr(): out[0].copy_(a); a = out[0]
+    return (a[..., 0], u_s[..., 0]) if vec else (a, u_s)
 
 @patch
 def solve_dense(self: BlockSolver, v: torch.Tensor) -> torch.Tensor:
-    "Solve with a flat `(..., Kp+q[, r])` right-hand side."
+    "Solve with a flat `(..., Kp+q[, r])` right-hand side (the solution is written into one new array of that shape)."
     vec = v.ndim == self.N.ndim - 1
-    ut, us = self.solve(*split_blocks(v, self.H.K, self.H.p, vector=vec))
-    return flatten_blocks(ut, us, vector=vec)
+    K, p = self.H.K, self.H.p
+    w = torch.empty(v.shape, dtype=v.dtype, device=v.device)
+    vt, vs = split_blocks(v, K, p, vector=vec)
+    wt, ws = split_blocks(w, K, p, vector=vec)
+    self.solve(vt, vs, out=(wt, ws))
+    return w
 
 
 # %% ../nbs/01_block_hessian.ipynb #d2e09c09

@@ -179,7 +179,7 @@ def _newton_columns(s):
     """H^{-1} x_li for every training point, by blocks: `a (K, p, n)` = A_l^{-1} x_li and the shared block `u (K, q, n)`
     = -N^{-1} B_l^T a_li; and the step's coefficient c_li = (l'_li / n_l) / (1 - l''_li h_li / n_l), NaN at padding."""
     S = s.solver
-    a = torch.cholesky_solve(s.Xd.transpose(-1, -2), S.LA)
+    a = S.solve_tasks(s.Xd.transpose(-1, -2))
     u = -torch.cholesky_solve(torch.einsum("lpq,lpn->lqn", S.H.B, a), S.LN)
     lev = (s.Xd * a.transpose(1, 2)).sum(-1) - (torch.bmm(s.Xd, S.AinvB) * u.transpose(1, 2)).sum(-1)      # h_li
     denom = 1 - s.d2 * lev / s.n[:, None]

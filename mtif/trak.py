@@ -18,9 +18,10 @@ from .nets import SharedBottom, check_task_labels
 from .checks import (CacheRebuiltWarning, DataStamp, FileLock, check_int, check_scalar, content_hash, npy_problem, save_json, save_npy, stream_seed)
 
 # %% auto #0
-__all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'Projector', 'output_margin', 'OutputGradients', 'TaskOutputGradients',
-           'DenseFeaturizer', 'FactoredFeaturizer', 'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver',
-           'projected_scores', 'sparsify', 'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif']
+__all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'RELIABILITY_MIN', 'Projector', 'output_margin', 'OutputGradients',
+           'TaskOutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer', 'make_featurizer', 'FeatureStore',
+           'featurize', 'projected_solver', 'projected_scores', 'sparsify', 'combine_ensemble', 'ProjectedMTIF',
+           'pooled_damping', 'dense_gn_mtif']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -515,9 +516,9 @@ def pooled_damping(F: dict, relative_damping: float, hessian: str = "trak") -> f
     return relative_damping * torch.cat([torch.einsum("kn,knp->kp", c, ph * ph).flatten(), torch.einsum("kn,knq->q", c, ps * ps)]).mean().item()
 
 @patch
-def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping: bool = True, ensemble: str | None = None):
-    """Each model's scores (Eq. 13 and per-block damping unless undone), combined over the ensemble by `ensemble` (default:
-    the object's rule); solvers cached per damping rule."""
+def _model_scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping: bool = True):
+    """Each model's own scores `(Ds, Ts)`, lists of M (Eq. 13 and per-block damping unless undone); solvers cached per
+    damping rule."""
     Ds, Ts = [], []
     for i in range(len(self.models)):
         F = self.features(i, "train")
@@ -527,7 +528,12 @@ def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping
                 projected_solver(F, self.hessian, self.damping + pooled_damping(F, self.relative_damping, self.hessian)))
         D, T = projected_scores(F, self.features(i, split), self._solvers[(i, block_damping)], theta_l=theta_l)
         Ds.append(D); Ts.append(T)
-    D, T, scales = combine_ensemble(Ds, Ts, self.ensemble if ensemble is None else ensemble)
+    return Ds, Ts
+
+@patch
+def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping: bool = True, ensemble: str | None = None):
+    "Each model's scores, combined over the ensemble by `ensemble` (default: the object's rule)."
+    D, T, scales = combine_ensemble(*self._model_scores(split, theta_l, block_damping), self.ensemble if ensemble is None else ensemble)
     if theta_l and block_damping: self.scales_ = scales                   # each model's RMS score (a diagnostic)
     return D, T
 
@@ -601,6 +607,33 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
         D[:, l, :len(Q)] = -(qs @ Hinv @ g.T) / len(Q)
         T[:, l] = -(qs @ Hinv @ (g.mean(0) * (1 if theta_l else mask)))
     return D, T.fill_diagonal_(float("nan"))
+
+# %% ../nbs/09_trak.ipynb #2a5430e9
+RELIABILITY_MIN = 0.5   # below it, most of what the ensemble's scores rank is particular to the models drawn
+
+@patch
+def agreement(self: ProjectedMTIF, split: str = "val") -> dict:
+    """How much of the task-level scores the ensemble's M >= 2 models share: `pairs` (a list of `(i, j, r_ij)`, r the mean
+    over targets of the per-target Spearman between models i and j), `mean` (r bar), `reliability` (Spearman-Brown,
+    M r / (1 + (M - 1) r)), `models` (M), `per_model` (each model's own task-level scores, a list of (K, K)), and
+    `verdict`, a sentence saying whether the scores can be trusted as a ranking. Needs no ground truth; the models must
+    be trained independently."""
+    from mtif.baselines import per_target_spearman
+    M = len(self.models)
+    if M < 2: raise ValueError("agreement needs an ensemble of at least two independently trained models (another "
+                               "initialization and data order); with one model there is nothing to compare")
+    per_model = self._model_scores(split)[1]
+    Ts = [T.cpu().numpy() for T in per_model]
+    pairs = [(i, j, float(np.nanmean(per_target_spearman(Ts[i], Ts[j])))) for i in range(M) for j in range(i + 1, M)]
+    r = float(np.mean([p[2] for p in pairs]))
+    rel = M * r / (1 + (M - 1) * r) if 1 + (M - 1) * r > 0 else float("nan")
+    ok = rel >= RELIABILITY_MIN
+    verdict = (f"the {M} models agree (mean pairwise Spearman {r:.2f}, reliability of their mean {rel:.2f} >= {RELIABILITY_MIN}): "
+               "the task-level ranking is shared, which is necessary, not sufficient, for it to be right" if ok else
+               f"the {M} models disagree (mean pairwise Spearman {r:.2f}, reliability of their mean {rel:.2f} < {RELIABILITY_MIN}): "
+               "most of the task-level ranking is particular to the models drawn; do not read it as task relatedness "
+               "(more models, weight decay, or a model nearer a minimum may help)")
+    return dict(pairs=pairs, mean=r, reliability=rel, models=M, per_model=per_model, verdict=verdict)
 
 # %% ../nbs/09_trak.ipynb #5bc5e41f
 @patch

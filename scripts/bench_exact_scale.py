@@ -1,33 +1,37 @@
-"""The exact path at scale (issue 18, item 4): first-order scores of every target, one target, task level and the
-Newton step, for ridge with d = 50 at K = 100 tasks x 1,000 training points and K = 1,000 x 100, timed for the code of
-two checkouts (best of `--reps`, one thread), with the peak memory growth of the first-order call, and the new code's
-flop floors measured in the same process.
+"""The exact path at scale: first-order scores of every target, one target, task level and the Newton step, for ridge
+with d = 50 at K = 100 tasks x 1,000 training points, K = 400 x 250 and K = 1,000 x 100; the block solve with 1,000
+right-hand sides (p = q = 50) at K = 100 and 400; and the logistic Newton step at K = 20 x 1,000 (and K = 100 x 1,000
+for the new code). Timed for the code of two checkouts (best of `--reps`, one thread), with the peak memory growth of the
+first-order call, and the new code's floors measured in the same process.
 
     python scripts/bench_exact_scale.py --before /path/to/old/checkout [--reps 3] [--out figures/bench_exact_scale.csv]
 
 The old checkout is run first, then the new one, each in its own process on one thread; run it with nothing else on the
-machine. Agreement: the new scores of three targets against the old ones (relative Frobenius difference). Writes one
-row per case and quantity (seconds before, after, and their ratio), and the floors and ratios chapter 90 reports.
+machine. "Whole" calls start from a model with nothing prepared (the one-shot functions keep their preparation on the
+model since fca0616; it is dropped before each repetition, so both checkouts pay it). Agreement: the new results of
+three targets (or the whole solve) against the old ones (relative Frobenius difference). Writes one row per case and
+quantity (before, after, their ratio, and the before checkout's commit), the floors and ratios chapter 90 reports.
 """
 import argparse, json, os, subprocess, sys, tempfile
 from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = [dict(K=100, n_train=1000, d=50), dict(K=1000, n_train=100, d=50)]
+CASES = [dict(kind="ridge", K=100, n_train=1000, d=50), dict(kind="ridge", K=400, n_train=250, d=50),
+         dict(kind="ridge", K=1000, n_train=100, d=50), dict(kind="block_solve", K=100, p=50, q=50, r=1000),
+         dict(kind="block_solve", K=400, p=50, q=50, r=1000), dict(kind="logistic_newton", K=20, n_train=1000, d=50),
+         dict(kind="logistic_newton", K=100, n_train=1000, d=50, new_only=True)]
 
 CHILD = r"""
 import json, sys, time, threading, warnings
 import numpy as np, psutil, torch
 torch.set_num_threads(1)
-from mtif.data import make_synthetic
-from mtif.linear import MultitaskRidge
+from mtif.data import make_synthetic, binarize
+from mtif.linear import MultitaskRidge, MultitaskLogistic
 import mtif.influence as inf
 case, reps, dump = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-K, d = case["K"], case["d"]
-data = make_synthetic(K=K, n=3 * case["n_train"], d=d, seed=0, device="cpu")
+K = case["K"]
 warnings.simplefilter("ignore")
-m = MultitaskRidge(0.5).fit(data)
 def best(f, r=reps):
     ts = []
     for _ in range(r):
@@ -41,20 +45,32 @@ def peak_growth(f):
     try: r = f()
     finally: done.set(); th.join()
     return r, peak[0] - base
+g = torch.Generator().manual_seed(0)
+def rnd(*shape): return torch.randn(*shape, generator=g, dtype=torch.float64)
 out = {}
-D, grow = peak_growth(lambda: inf.data_influence_all(m, data))
 rows = [0, K // 2, K - 1]
-np.save(dump + "_first_order.npy", D[rows].numpy())
-out["output_bytes"] = D.numel() * 8
-del D
-out["first_order_peak_growth_bytes"] = grow
-out["first_order_all"] = best(lambda: inf.data_influence_all(m, data))
-out["one_target"] = best(lambda: inf.data_influence(m, data, K // 2))
-out["task_level"] = best(lambda: inf.task_influence(m, data))
-if K <= 100:
-    t0 = time.perf_counter(); N = inf.data_influence_all(m, data, method="newton"); out["newton_all"] = time.perf_counter() - t0
-    np.save(dump + "_newton.npy", N[rows].numpy()); del N
-if hasattr(inf, "MTIF"):        # the new code: prepared object, writing into an existing array, and the floors
+if case["kind"] == "ridge":
+    d = case["d"]
+    data = make_synthetic(K=K, n=3 * case["n_train"], d=d, seed=0, device="cpu")
+    m = MultitaskRidge(0.5).fit(data)
+    def fresh(f):                                  # a whole call: nothing prepared on the model beforehand
+        def g():
+            m.__dict__.pop("_prepared_", None); return f()
+        return g
+    D, grow = peak_growth(fresh(lambda: inf.data_influence_all(m, data)))
+    np.save(dump + "_result.npy", D[rows].numpy())
+    out["output_bytes"] = D.numel() * 8
+    del D
+    out["first_order_peak_growth_bytes"] = grow
+    out["first_order_all"] = best(fresh(lambda: inf.data_influence_all(m, data)))
+    out["one_target"] = best(fresh(lambda: inf.data_influence(m, data, K // 2)))
+    out["task_level"] = best(fresh(lambda: inf.task_influence(m, data)))
+    if K <= 100:
+        t0 = time.perf_counter(); N = fresh(lambda: inf.data_influence_all(m, data, method="newton"))(); out["newton_all"] = time.perf_counter() - t0
+        np.save(dump + "_newton.npy", N[rows].numpy()); del N
+    if hasattr(inf, "prepared"):                   # the one-shot functions keep their preparation on the model
+        inf.data_influence(m, data, 0)
+        out["one_target_later"] = best(lambda: inf.data_influence(m, data, K // 2))
     out["prepare"] = best(lambda: inf.MTIF(m, data))
     mt = inf.MTIF(m, data)
     out["one_target_prepared"] = best(lambda: mt.data_influence(K // 2))
@@ -62,20 +78,48 @@ if hasattr(inf, "MTIF"):        # the new code: prepared object, writing into an
     n_max, q = max(data.sizes()), d
     buf = torch.empty(K, K, n_max, dtype=torch.float64)
     out["first_order_all_prepared_into_out"] = best(lambda: mt.data_influence_all(out=buf))
-    g = torch.Generator().manual_seed(0)
-    Us, XB = torch.randn(q, K, generator=g, dtype=torch.float64), torch.randn(K * n_max, q, generator=g, dtype=torch.float64).T
-    X = torch.randn(K, n_max, q, generator=g, dtype=torch.float64)
+    Us, XB, X = rnd(q, K), rnd(K * n_max, q).T, rnd(K, n_max, q)
     out["floor_scores_fresh"] = best(lambda: torch.mm(Us.T, XB))                    # 2 K N q flops into a new K x N array
     out["floor_scores_into_out"] = best(lambda: torch.mm(Us.T, XB, out=buf.view(K, -1)))   # ... into an existing one
     out["floor_gram"] = best(lambda: X.transpose(1, 2) @ X)                         # the Hessian blocks: 2 K n p^2 flops
     del buf
     if K <= 100:
         out["newton_all_prepared"] = best(lambda: mt.data_influence_all("newton"), 2)
-        U2 = torch.randn(K * n_max, q, generator=g, dtype=torch.float64); M = torch.randn(q, q, generator=g, dtype=torch.float64)
+        U2, M = rnd(K * n_max, q), rnd(q, q)
         Y = torch.empty(K * n_max, q, dtype=torch.float64)
         def newton_floor():
             for _ in range(K): torch.mm(U2, M, out=Y)                     # 2 K N q^2 flops: the quadratic forms' GEMMs
         out["floor_newton"] = best(newton_floor, 2)
+elif case["kind"] == "block_solve":                # a positive definite arrowhead matrix, r right-hand sides
+    from mtif.hessian import BlockHessian, BlockSolver
+    p, q, r = case["p"], case["q"], case["r"]
+    X = rnd(K, 200, p)
+    A = X.transpose(1, 2) @ X / 200 + 0.5 * torch.eye(p, dtype=torch.float64)
+    B = rnd(K, p, q) * 0.1
+    C = torch.einsum("kpq,kpr->qr", B, torch.linalg.solve(A, B)) + K * torch.eye(q, dtype=torch.float64)
+    S = BlockSolver(BlockHessian(A, B, C))
+    vt, vs, v = rnd(K, p, r), rnd(q, r), rnd(K * p + q, r)
+    out["block_solve"] = best(lambda: S.solve(vt, vs))
+    out["block_solve_dense"] = best(lambda: S.solve_dense(v))
+    np.save(dump + "_result.npy", S.solve_dense(v).numpy())
+    M1, Bf, o1, o2, o3 = rnd(K, p, p), B.reshape(K * p, q), torch.empty(K, p, r, dtype=torch.float64), \
+        torch.empty(q, r, dtype=torch.float64), torch.empty(K * p, r, dtype=torch.float64)
+    vf = vt.reshape(K * p, r)
+    def solve_floor():                             # its flops as GEMMs into existing arrays: 2Kp^2r + 4Kpqr + 2q^2r
+        torch.bmm(M1, vt, out=o1); torch.mm(Bf.T, vf, out=o2); torch.mm(Bf, o2, out=o3); torch.mm(M1[0], o2, out=o2)
+    out["floor_block_solve"] = best(solve_floor)
+    out["block_solve_gflops"] = (2 * K * p * p * r + 4 * K * p * q * r + 2 * q * q * r) / 1e9
+else:                                              # the logistic Newton step, every target
+    d = case["d"]
+    data = binarize(make_synthetic(K=K, n=3 * case["n_train"], d=d, seed=0, device="cpu"))
+    m = MultitaskLogistic(0.5).fit(data)
+    mt = inf.MTIF(m, data)
+    r = 1 if K > 20 else min(reps, 2)
+    N = mt.data_influence_all("newton"); np.save(dump + "_result.npy", N[rows].numpy()); del N
+    out["logistic_newton_prepared"] = best(lambda: mt.data_influence_all("newton"), r)
+    s = mt.s; mv, n, q = s.Xv.shape[1], s.Xd.shape[1], s.solver.H.q
+    A, B, C = rnd(K * mv, q), rnd(q, n), torch.empty(K * mv, n, dtype=torch.float64)
+    out["floor_logistic_newton"] = K * best(lambda: torch.mm(A, B, out=C))       # one such GEMM per source task
 print(json.dumps(out))
 """
 
@@ -96,11 +140,12 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
-            before = run(Path(a.before).resolve(), case, a.reps, f"{tmp}/before")
+            before = {} if case.get("new_only") else run(Path(a.before).resolve(), case, a.reps, f"{tmp}/before")
             after = run(ROOT, case, a.reps, f"{tmp}/after")
-            tag = f"K={case['K']} x n={case['n_train']} x d={case['d']}"
+            tag = (f"block solve K={case['K']} p={case['p']} q={case['q']} r={case['r']}" if case["kind"] == "block_solve" else
+                   f"{'logistic ' if case['kind'] == 'logistic_newton' else ''}K={case['K']} x n={case['n_train']} x d={case['d']}")
             agree = {}
-            for what in ("first_order", "newton"):
+            for what in ("result", "newton"):
                 if os.path.exists(f"{tmp}/before_{what}.npy"):
                     b, n = np.load(f"{tmp}/before_{what}.npy"), np.load(f"{tmp}/after_{what}.npy")
                     ok = ~np.isnan(b)
@@ -108,14 +153,15 @@ def main():
                     agree[what] = float(np.linalg.norm(n[ok] - b[ok]) / np.linalg.norm(b[ok]))
                     os.remove(f"{tmp}/before_{what}.npy"); os.remove(f"{tmp}/after_{what}.npy")
             for q in sorted(set(before) | set(after)):
-                rows.append(dict(case=tag, K=case["K"], n_train=case["n_train"], d=case["d"], quantity=q,
-                                 before=before.get(q), after=after.get(q)))
+                rows.append(dict(case=tag, kind=case["kind"], K=case["K"], quantity=q, before=before.get(q), after=after.get(q)))
             for what, v in agree.items():
-                rows.append(dict(case=tag, K=case["K"], n_train=case["n_train"], d=case["d"],
-                                 quantity=f"{what}_relative_difference", before=None, after=v))
+                rows.append(dict(case=tag, kind=case["kind"], K=case["K"], quantity=f"{what}_relative_difference",
+                                 before=None, after=v))
             print(tag, json.dumps(dict(before=before, after=after, agreement=agree)), flush=True)
     df = pd.DataFrame(rows)
     df["after_over_before"] = df.after / df.before
+    df["before_commit"] = subprocess.run(["git", "-C", str(Path(a.before).resolve()), "rev-parse", "--short", "HEAD"],
+                                         capture_output=True, text=True).stdout.strip() or str(a.before)
     df.to_csv(a.out, index=False)
     print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 

@@ -21,7 +21,12 @@ the objective until its gradient norm is below 1e-9), and the ground truth that 
 leave-one-task-out from that minimum, each refit also taken to convergence by L-BFGS (converged warm LOTO), and
 converged cold-start LOTO from the initialization (Adam then L-BFGS without the task); rows to converged.csv.
 
-    python scripts/regime_map.py [--seeds 0 1 2] [--widths 8 32] [--out figures/regime_map] [--converged] [--report-only]
+`--agreement`: the ground-truth-free diagnostic (`ProjectedMTIF.agreement`) on the same grid: a second model per cell
+(another initialization and data order), the two models' agreement for each estimator, and the agreement of two
+projection seeds on one model; rows to agreement.csv. The report joins it to cells.csv: does the models' agreement
+track how well MTIF predicts cold-start LOTO across the regimes?
+
+    python scripts/regime_map.py [--seeds 0 1 2] [--widths 8 32] [--out figures/regime_map] [--converged | --agreement] [--report-only]
 """
 import argparse, copy, time, warnings
 from pathlib import Path
@@ -64,6 +69,63 @@ def cell(decay, width, seed, lengths=tuple(LENGTHS)):
             for tname, G in truths.items():
                 rows.append(dict(base, estimator=name, truth=tname, spearman=np.nanmean(per_target_spearman(T, G))))
     return rows
+
+def agreement_cell(decay, width, seed, lengths=tuple(LENGTHS)):
+    from mtif.data import make_synthetic, binarize
+    from mtif.nets import SharedBottom, mlp_encoder, train_mtl
+    from mtif.trak import dense_gn_mtif, ProjectedMTIF
+    from mtif.baselines import per_target_spearman
+    torch.set_num_threads(1); warnings.simplefilter("ignore")
+    data = binarize(make_synthetic(K=6, n=240, d=10, delta=1.0, eps=0.2, seed=seed))
+    inits = []
+    for s in (seed, seed + 1000):                  # model A as in `cell`; model B: another initialization and data order
+        torch.manual_seed(s); inits.append(SharedBottom(mlp_encoder(10, width), width, data.K).double())
+    kw = dict(lr=1e-2, batch_size=16, weight_decay=decay, device="cpu", progress=False)
+    rows, rho = [], decay + 1e-4
+    for E in lengths:
+        ms = [copy.deepcopy(i) for i in inits]
+        for m, o in zip(ms, (0, 1)): train_mtl(m, data, epochs=E, seed=o, **kw)
+        for name, hess in (("exact Hessian", "exact"), ("Gauss-Newton", "gn")):
+            Ta, Tb = (dense_gn_mtif(m, data, hess, rho=rho)[1] for m in ms)
+            r = float(np.nanmean(per_target_spearman(Ta, Tb)))
+            rows.append(dict(epochs=E, estimator=name, check="two models", agreement=r, reliability_of_2=2 * r / (1 + r) if r > -1 else np.nan))
+        pm = ProjectedMTIF(ms, data, proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False)
+        ag = pm.agreement()
+        rows.append(dict(epochs=E, estimator="projected, m=64", check="two models", agreement=ag["mean"], reliability_of_2=ag["reliability"]))
+        Tp = [ProjectedMTIF(ms[0], data, proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False, seed=ps).task_influence()
+              for ps in (0, 1)]
+        r = float(np.nanmean(per_target_spearman(Tp[0], Tp[1])))
+        rows.append(dict(epochs=E, estimator="projected, m=64", check="two projection seeds", agreement=r, reliability_of_2=2 * r / (1 + r) if r > -1 else np.nan))
+    return rows
+
+def report_agreement(ag, cells, out: Path):
+    "Does the ground-truth-free agreement track accuracy against cold-start LOTO across the regimes?"
+    from scipy import stats
+    acc = (cells[cells.truth == "cold LOTO (mean of 2 orders)"].groupby(["width", "decay", "epochs", "estimator"]).spearman.mean()
+           .rename("spearman_with_cold_loto"))
+    ceil = cells[cells.estimator == "cold LOTO order 1"].groupby(["width", "decay", "epochs"]).spearman.mean().rename("ceiling")
+    two = ag[ag.check == "two models"].groupby(["width", "decay", "epochs", "estimator"])[["agreement", "reliability_of_2"]].mean()
+    j = two.join(acc, how="inner").join(ceil)
+    j["accurate"] = j.spearman_with_cold_loto > j.ceiling / 2
+    j["trusted"] = j.reliability_of_2 >= 0.5
+    print("\nTwo independently trained models' agreement against each estimator's accuracy (mean over seeds):")
+    print(j.reset_index().assign(decay=lambda d: d.decay.map("{:g}".format)).to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    rows = []
+    for est, g in j.groupby(level="estimator"):
+        rho, pv = stats.spearmanr(g.agreement, g.spearman_with_cold_loto)
+        ct = pd.crosstab(g.trusted, g.accurate)
+        rows.append(dict(estimator=est, conditions=len(g), spearman_agreement_vs_accuracy=rho, p_value=pv,
+                         trusted_and_accurate=int(((g.trusted) & (g.accurate)).sum()), trusted_not_accurate=int(((g.trusted) & (~g.accurate)).sum()),
+                         not_trusted_but_accurate=int(((~g.trusted) & (g.accurate)).sum()), neither=int(((~g.trusted) & (~g.accurate)).sum())))
+    t = pd.DataFrame(rows)
+    print("\nAcross the (width, decay, epochs) conditions: Spearman of agreement with accuracy, and the diagnostic's verdict "
+          "(reliability of two models >= 0.5) against accuracy (> half the ceiling):")
+    print(t.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    proj = ag[ag.check == "two projection seeds"].groupby(["width", "decay", "epochs"]).agreement.mean()
+    print("\nTwo projection seeds on one model (m = 64), mean over seeds:")
+    print(proj.unstack("epochs").rename(index="{:g}".format, level="decay").to_string(float_format=lambda x: f"{x:.2f}"))
+    j.to_csv(out / "agreement_summary.csv"); t.to_csv(out / "agreement_verdicts.csv", index=False)
+    return t
 
 def _objective(m, data, decay, tasks=None, weights=None):
     """The trainer's objective on the full training set: the summed task mean losses (of `tasks`, each times its entry of
@@ -156,10 +218,15 @@ def main():
     ap.add_argument("--decays", type=float, nargs="+", default=DECAYS)
     ap.add_argument("--out", default="figures/regime_map"); ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--converged", action="store_true", help="the strict-minimum part (converged.csv)")
+    ap.add_argument("--agreement", action="store_true", help="the ground-truth-free diagnostic (agreement.csv)")
+    ap.add_argument("--workers", type=int, default=None)
     a = ap.parse_args()
     from mtif.selection import run_cells
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     cells = [dict(decay=w, width=h, seed=s) for s in a.seeds for h in a.widths for w in a.decays]
+    if a.agreement:
+        rows = pd.read_csv(out / "agreement.csv") if a.report_only else run_cells(cells, agreement_cell, out / "agreement.csv", desc="regime map, agreement", workers=a.workers)
+        return report_agreement(pd.DataFrame(rows), pd.read_csv(out / "cells.csv"), out)
     if a.converged:
         rows = pd.read_csv(out / "converged.csv") if a.report_only else run_cells(cells, converged_cell, out / "converged.csv", desc="regime map, converged")
         return report_converged(pd.DataFrame(rows), out)
