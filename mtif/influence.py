@@ -14,9 +14,9 @@ from tqdm.auto import tqdm
 from .checks import ConvergenceWarning, NotStationaryError, check_int
 
 # %% auto #0
-__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'CHUNK_NEWTON', 'check_solver_hessian', 'check_stationary', 'target_solves',
-           'block_scores', 'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'prepared', 'data_influence_all',
-           'data_influence', 'task_influence']
+__all__ = ['STATIONARY_TOL', 'CHUNK_SCORES', 'CHUNK_NEWTON', 'CHUNK_QUAD', 'check_solver_hessian', 'check_stationary',
+           'target_solves', 'block_scores', 'block_task_scores', 'nan_pad', 'check_target', 'MTIF', 'prepared',
+           'data_influence_all', 'data_influence', 'task_influence']
 
 # %% ../nbs/03_influence.ipynb #0164ee72
 def check_solver_hessian(solver, H, rtol: float = 1e-8):
@@ -235,9 +235,13 @@ def _newton_logistic(s, targets, out=None, progress=False):
             D[t0:t0 + nt, l] = s.V[tg, None] - torch.bmm(w, Z3).squeeze(1)
     return D
 
+CHUNK_QUAD = 2 ** 21        # numbers in one chunk of the points' half outer products (16 MB in float64)
+
 def _newton_ridge(s, targets, out=None, progress=False):
-    """The same step for the squared loss in closed form (see above): Delta = -c (q_k . t) - c^2 t^T G_k t, one GEMM per
-    chunk of targets for the quadratic forms u^T M_k u, corrections on the targets' own points."""
+    """The same step for the squared loss in closed form (see above): Delta = -c (q_k . t) - c^2 t^T G_k t. The linear
+    term is one GEMM for all targets; the quadratic forms u^T M_k u = vech(M_k, off-diagonal doubled) . vech(u u^T) are
+    one GEMM per chunk of points against every target's vech(M_k) (half the flops of u^T M_k u, M_k being symmetric),
+    subtracted from the output in place; corrections on the targets' own points."""
     S, K, n_max = s.solver, s.K, s.Xd.shape[1]
     a, u, coef = _newton_columns(s)
     T, AB = targets, S.AinvB[targets]
@@ -250,18 +254,20 @@ def _newton_ridge(s, targets, out=None, progress=False):
     aT, uT = a[T], u[T]                                                              # the targets' own points
     own1 = torch.einsum("kp,kpn->kn", s.q[T], aT)                                    # q_k . a_ki
     own2 = (aT * (G @ aT - 2 * E @ uT)).sum(1)                                       # a^T G a - 2 a^T G A^{-1} B u
-    D = _output(s, out, len(T))
-    c2 = coef.square()
-    steps, c = _chunks(len(T), K * n_max * q, progress, "Newton-step scores")
-    for t0 in steps:
-        C = slice(t0, min(t0 + c, len(T))); Dc = D[C]; nc = Dc.shape[0]
-        j = torch.arange(nc, device=D.device)
-        torch.mm(r[C], Us.T, out=Dc.view(nc, -1)).neg_()                            # q_k . t = -r_k . u_li ...
-        Dc[j, T[C]] += own1[C]                                                       # ... + delta_kl q_k . a_li
-        Y = (Us @ M[C].permute(1, 0, 2).reshape(q, nc * q)).view(K * n_max, nc, q)   # the floor: 2 K n q^2 flops per target
-        quad = Y.mul_(Us[:, None]).sum(-1).T.reshape(nc, K, n_max)                   # u_li^T M_k u_li
-        quad[j, T[C]] += own2[C]
-        Dc.mul_(-coef).sub_(quad.mul_(c2))
+    nt = len(T); j = torch.arange(nt, device=M.device)
+    D = _output(s, out, nt); Dv = D.view(nt, K * n_max)
+    torch.mm(r, Us.T, out=Dv).neg_()                                                 # q_k . t = -r_k . u_li ...
+    D[j, T] += own1                                                                  # ... + delta_kl q_k . a_li
+    D.mul_(-coef)
+    ia, ib = torch.triu_indices(q, q, device=M.device)
+    V = (M[:, ia, ib] * torch.where(ia == ib, 1.0, 2.0).to(M.dtype)).T.contiguous()  # vech(M_k), off-diagonal doubled  (q(q+1)/2, T)
+    c2 = coef.square().reshape(K * n_max)
+    rows = max(1, CHUNK_QUAD // len(ia))
+    for r0 in tqdm(range(0, K * n_max, rows), desc="Newton-step scores", disable=not progress, unit="chunk"):
+        R = slice(r0, min(r0 + rows, K * n_max)); Ur = Us[R]
+        quad = (Ur[:, ia] * Ur[:, ib]) @ V                                           # u_li^T M_k u_li   (rows, T): the floor
+        Dv[:, R].sub_((quad * c2[R, None]).T)
+    D[j, T] -= coef[T].square() * own2
     return D
 
 # %% ../nbs/03_influence.ipynb #7b055085

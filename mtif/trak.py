@@ -435,7 +435,9 @@ def combine_ensemble(Ds: list, Ts: list, rule: str = "normalized"):
 
 class ProjectedMTIF:
     """Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores of an ensemble of trained
-    models, each normalized to its own scale before averaging (`ensemble="normalized"`; `combine_ensemble`)."""
+    models, each normalized to its own scale before averaging (`ensemble="normalized"`; `combine_ensemble`). Before
+    reading the task-level scores as relatedness, check that independently trained models agree (`agreement()`): on
+    the regime map's networks they predicted leave-one-task-out only where they did (with weight decay)."""
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
                  projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0,
