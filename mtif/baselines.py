@@ -11,6 +11,7 @@ from fastcore.basics import patch
 from scipy import stats
 from .data import MultitaskData
 from .nets import batch_task_losses
+from .checks import check_int
 
 # %% auto #0
 __all__ = ['SoftSharingLinear', 'OffsetSharingLinear', 'TaskAffinity', 'random_subsets', 'fit_surrogate', 'surrogate_relatedness',
@@ -65,11 +66,13 @@ class OffsetSharingLinear(SoftSharingLinear):
 
 # %% ../nbs/11_baselines.ipynb #482adbae
 class TaskAffinity:
-    "Callback for `train_mtl` recording TAG lookahead affinities and gradient cosines on the shared parameters."
-    def __init__(self, K: int, every: int = 1, divide_by_lr: bool = False):
+    """Callback for `train_mtl` recording TAG lookahead affinities and gradient cosines on the shared parameters, every
+    `every` training steps; `until`: only over the first `until` training steps (TAG's early-training affinities)."""
+    def __init__(self, K: int, every: int = 1, divide_by_lr: bool = False, until: int | None = None):
         self.K, self.every, self.divide_by_lr = K, every, divide_by_lr
+        self.until = None if until is None else check_int(until, "until", 1)
         self.Z = torch.zeros(K, K, dtype=torch.float64); self.C = torch.zeros(K, K, dtype=torch.float64)
-        self.nZ = torch.zeros(K, K); self.nC = torch.zeros(K, K); self.n_steps = 0
+        self.nZ = torch.zeros(K, K); self.nC = torch.zeros(K, K); self.n_steps = 0; self.seen = 0
 
     def _step(self, opt, p, g):
         "The optimizer's update of parameter p for gradient g, without applying it."
@@ -87,7 +90,8 @@ class TaskAffinity:
 # %% ../nbs/11_baselines.ipynb #9b91dedf
 @patch
 def __call__(self: TaskAffinity, ctx):
-    if ctx.step % self.every: return
+    self.seen += 1                                    # training steps so far, recorded or not
+    if (self.until is not None and self.seen > self.until) or ctx.step % self.every: return
     model, opt = ctx.model, ctx.optimizer
     params = dict(model.named_parameters())
     shared = [params[n] for n in model.param_groups()["shared"]]
@@ -132,13 +136,16 @@ def cosine(self: TaskAffinity) -> torch.Tensor:
 @patch
 def state_dict(self: TaskAffinity) -> dict:
     "The record so far (sums, counts, steps), for the trainer's checkpoint."
-    return dict(K=self.K, every=self.every, Z=self.Z.clone(), C=self.C.clone(), nZ=self.nZ.clone(), nC=self.nC.clone(), n_steps=self.n_steps)
+    return dict(K=self.K, every=self.every, until=self.until, seen=self.seen, Z=self.Z.clone(), C=self.C.clone(), nZ=self.nZ.clone(),
+                nC=self.nC.clone(), n_steps=self.n_steps)
 @patch
 def load_state_dict(self: TaskAffinity, state: dict):
-    "Continue the record saved by `state_dict` (same K and `every` required)."
-    if (state["K"], state["every"]) != (self.K, self.every):
-        raise ValueError(f"saved TaskAffinity has K={state['K']}, every={state['every']}; this one K={self.K}, every={self.every}")
+    "Continue the record saved by `state_dict` (same K, `every` and `until` required; a record saved before `until` existed has none)."
+    if (state["K"], state["every"], state.get("until")) != (self.K, self.every, self.until):
+        raise ValueError(f"saved TaskAffinity has K={state['K']}, every={state['every']}, until={state.get('until')}; "
+                         f"this one K={self.K}, every={self.every}, until={self.until}")
     self.Z, self.C, self.nZ, self.nC = (state[k].clone() for k in ("Z", "C", "nZ", "nC")); self.n_steps = state["n_steps"]
+    self.seen = state.get("seen", self.n_steps * self.every)
 
 # %% ../nbs/11_baselines.ipynb #0d452d72
 def random_subsets(K: int, target: int, n: int, size: int | None = None, seed: int = 0) -> torch.Tensor:
