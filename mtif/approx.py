@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from .data import MultitaskData
 from .hessian import BlockHessian, BlockSolver, flatten_blocks, split_blocks, NotPositiveDefiniteError, _chol
 from .linear import MultitaskGLM
-from .checks import ConvergenceWarning, check_int, check_scalar
+from .checks import ConvergenceWarning, check_int, check_scalar, stream_seed
 
 
 # %% auto #0
@@ -261,7 +261,7 @@ class LiSSASolver(InverseHVP):
 @patch
 def estimate_scale(self: LiSSASolver, n_probe: int = 20, iters: int = 50, safety: float = 1.5) -> float:
     "`safety` times the largest eigenvalue of `n_probe` sampled mini-batch Hessians (power iteration, all batches at once)."
-    g = torch.Generator().manual_seed(10_007 * self.seed + 1)
+    g = torch.Generator().manual_seed(10_007 * stream_seed(self.seed, "lissa") + 1)
     idx, coef = self.curv.sample(self.batch_size, check_int(n_probe, "n_probe", 1), self.stratified, g)
     dt, dev = self.curv.X.dtype, self.curv.X.device
     v_t = torch.randn(n_probe, self.K, self.p, 1, generator=g, dtype=dt).to(dev); v_s = torch.randn(n_probe, self.q, 1, generator=g, dtype=dt).to(dev)
@@ -282,7 +282,7 @@ def trace(self: LiSSASolver, v_tasks, v_shared, depths):
     "Estimates of `H^{-1} v` after each of `depths` (increasing) recursion steps of one run: a list of `(u_t, u_s)`."
     v_t, v_s, vec = self._rhs(v_tasks, v_shared)
     depths = sorted({check_int(d, "depth", 1) for d in depths})
-    g = torch.Generator().manual_seed(10_007 * self.seed)
+    g = torch.Generator().manual_seed(10_007 * stream_seed(self.seed, "lissa"))
     R = self.repeats
     V_t, V_s = v_t.expand(R, *v_t.shape), v_s.expand(R, *v_s.shape)
     U_t, U_s = V_t.clone(), V_s.clone()

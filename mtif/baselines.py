@@ -145,7 +145,7 @@ def load_state_dict(self: TaskAffinity, state: dict):
         raise ValueError(f"saved TaskAffinity has K={state['K']}, every={state['every']}, until={state.get('until')}; "
                          f"this one K={self.K}, every={self.every}, until={self.until}")
     self.Z, self.C, self.nZ, self.nC = (state[k].clone() for k in ("Z", "C", "nZ", "nC")); self.n_steps = state["n_steps"]
-    self.seen = state.get("seen", self.n_steps * self.every)
+    self.seen = state.get("seen", 0)              # a record without it had no `until`, which alone reads `seen`
 
 # %% ../nbs/11_baselines.ipynb #0d452d72
 def random_subsets(K: int, target: int, n: int, size: int | None = None, seed: int = 0) -> torch.Tensor:

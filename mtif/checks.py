@@ -261,7 +261,7 @@ class FileLock:
 
 # %% ../nbs/00_checks.ipynb #perturbx
 PERTURB_ENV = "MTIF_PERTURB"
-PERTURB_STREAMS = ("init", "order", "projection")
+PERTURB_STREAMS = ("init", "order", "projection", "lissa")
 
 def perturbation() -> int:
     "This process's perturbation index: `$MTIF_PERTURB` as a non-negative integer, 0 when unset (no perturbation)."

@@ -171,7 +171,7 @@ def solve_tasks(self: BlockSolver, v: torch.Tensor, out: torch.Tensor | None = N
     """`A_k^{-1} v_k` for every task, `v (..., K, p, r)`: with r >= p right-hand sides one batched GEMM with the explicit
     inverses (where the blocks are well conditioned), else two triangular solves per block."""
     if v.shape[-1] >= self.H.p and self.Ainv is not None:
-        return torch.matmul(self.Ainv, v, out=out) if out is not None else self.Ainv @ v
+        return torch.matmul(self.Ainv, v, out=out)
     a = torch.cholesky_solve(v, self.LA)
     return a if out is None else out.copy_(a)
 

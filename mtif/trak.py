@@ -19,9 +19,9 @@ from .checks import (CacheRebuiltWarning, DataStamp, FileLock, check_int, check_
 
 # %% auto #0
 __all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'RELIABILITY_MIN', 'Projector', 'output_margin', 'OutputGradients',
-           'TaskOutputGradients', 'DenseFeaturizer', 'FactoredFeaturizer', 'make_featurizer', 'FeatureStore',
-           'featurize', 'projected_solver', 'projected_scores', 'sparsify', 'combine_ensemble', 'ProjectedMTIF',
-           'pooled_damping', 'dense_gn_mtif']
+           'TaskOutputGradients', 'DenseFeaturizer', 'factored_supported', 'layer_grads', 'FactoredFeaturizer',
+           'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores', 'sparsify',
+           'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -155,18 +155,44 @@ def _factor_dims(shapes, m):
     dims[big][1] = min(shapes[big][1], max(1, (m - rest) // dims[big][0]))
     return [tuple(d) for d in dims]
 
+# %% ../nbs/09_trak.ipynb #40a5d12b
+def factored_supported(model) -> bool:
+    "Whether `model` is a `SharedBottom` whose Sequential encoder's parameterized layers are all Linear or ungrouped Conv2d."
+    enc = getattr(model, "encoder", None)
+    return isinstance(model, SharedBottom) and isinstance(enc, torch.nn.Sequential) and all(
+        isinstance(l, torch.nn.Linear) or (isinstance(l, torch.nn.Conv2d) and l.groups == 1)
+        or not any(True for _ in l.parameters(recurse=False)) for l in enc.modules() if l is not enc)
+
+def layer_grads(model, X, y, task, task_type: str = "binary"):
+    """One batched backward pass of every sample's margin (`output_margin`) through its own task's head: `(dz (B, out),
+    h (B, hidden), ins, deltas, Q (B,))`, with `ins[j]` and `deltas[j]` the input and the output gradient of the
+    encoder's j-th Linear/Conv2d layer, so that sample b's gradient of that layer's weight is `deltas[j][b] ins[j][b]^T`
+    (summed over positions for a convolution), and Q = sigmoid(-margin). For models where `factored_supported`."""
+    hw = torch.stack([h.weight for h in model.heads]).detach(); hb = torch.stack([h.bias for h in model.heads]).detach()
+    x = model.prepare(X).requires_grad_(False)
+    ins, outs = [], []
+    with torch.enable_grad():
+        for layer in model.encoder:
+            if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
+                ins.append(x.detach()); x = layer(x); outs.append(x)
+            else: x = layer(x)
+        h = x
+        z = torch.einsum("bh,boh->bo", h, hw[task].to(h.dtype)) + hb[task].to(h.dtype)
+        m = vmap(output_margin, in_dims=(0, 0, None))(z, y.to(z.dtype), task_type)
+        grads = torch.autograd.grad(m.sum(), [z] + outs)
+    return grads[0], h.detach(), ins, list(grads[1:]), torch.sigmoid(-m.detach())
+
+
 # %% ../nbs/09_trak.ipynb #0b327102
 class FactoredFeaturizer:
     "`SharedBottom` with a Sequential encoder of Linear/Conv2d layers (and parameter-free ones): Kronecker-factored projection of per-sample gradients from one batched backward pass."
     def __init__(self, model, task_type="binary", m_head=None, m_shared=512, kind="rademacher", seed=0, dtype=torch.float32):
         if kind not in ("rademacher", "gaussian"): raise ValueError(f"the factored featurizer needs a random projection, not {kind!r}")
         if task_type not in ("binary", "multiclass"): raise ValueError(f"unsupported task_type {task_type!r}")
-        enc = getattr(model, "encoder", None)
-        if not isinstance(model, SharedBottom) or not isinstance(enc, torch.nn.Sequential) or any(
-                not isinstance(l, (torch.nn.Linear, torch.nn.Conv2d)) and any(True for _ in l.parameters(recurse=False)) for l in enc.modules()):
-            raise ValueError("the factored featurizer supports SharedBottom models with Sequential encoders whose parameterized layers are Linear or Conv2d; use DenseFeaturizer")
+        if not factored_supported(model):
+            raise ValueError("the factored featurizer supports SharedBottom models with Sequential encoders whose parameterized layers are Linear or (ungrouped) Conv2d; use DenseFeaturizer")
         self.model, self.task_type, self.dtype = model, task_type, dtype
-        self.layers = [l for l in enc if isinstance(l, (torch.nn.Linear, torch.nn.Conv2d))]
+        self.layers = [l for l in model.encoder if isinstance(l, (torch.nn.Linear, torch.nn.Conv2d))]
         shapes = [(l.weight.shape[0], l.weight[0].numel() + 1) for l in self.layers]
         self.dims = _factor_dims(shapes, m_shared)
         dev = next(model.parameters()).device
@@ -182,25 +208,8 @@ class FactoredFeaturizer:
 @patch
 def __call__(self: FactoredFeaturizer, X, y, task):
     dev = self.hw.device
-    X, y, task = X.to(dev), y.to(dev), task.to(dev)
-    x = self.model.prepare(X).requires_grad_(False)
-    ins, outs = [], []
-    with torch.enable_grad():
-        for layer in self.model.encoder:
-            if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
-                ins.append(x.detach()); x = layer(x); outs.append(x)
-            else: x = layer(x)
-        h = x
-        z = torch.einsum("bh,boh->bo", h, self.hw[task].to(h.dtype)) + self.hb[task].to(h.dtype)
-        if self.task_type == "binary": m = (2 * y.to(z.dtype) - 1) * z[:, 0]
-        else:
-            yl = y.long()
-            others = z.masked_fill(torch.nn.functional.one_hot(yl, z.shape[1]).bool(), -torch.inf)
-            m = z.gather(1, yl[:, None])[:, 0] - torch.logsumexp(others, 1)
-        grads = torch.autograd.grad(m.sum(), [z] + outs)
-    dz, deltas = grads[0], grads[1:]
-    h1 = torch.cat([h.detach(), torch.ones_like(h[:, :1])], 1)
-    g_head = torch.cat([torch.einsum("bo,bh->boh", dz, h1[:, :-1]).flatten(1), dz], 1)
+    dz, h, ins, deltas, Q = layer_grads(self.model, X.to(dev), y.to(dev), task.to(dev), self.task_type)
+    g_head = torch.cat([torch.einsum("bo,bh->boh", dz, h).flatten(1), dz], 1)
     feats = []
     for layer, a, d, (Po, Pi) in zip(self.layers, ins, deltas, self.P):
         d = d.to(self.dtype)
@@ -212,7 +221,7 @@ def __call__(self: FactoredFeaturizer, X, y, task):
             Dp = torch.einsum("bol,or->brl", d.flatten(2), Po)                          # (B, r_out, L)
             Up = torch.einsum("bil,is->bsl", U.to(self.dtype), Pi[:-1]) + Pi[-1][None, :, None]   # (B, r_in, L)
             feats.append(torch.einsum("brl,bsl->brs", Dp, Up).flatten(1))
-    return self.ph.project(g_head.to(self.dtype)), torch.cat(feats, 1), torch.sigmoid(-m.detach()).to(self.dtype)
+    return self.ph.project(g_head.to(self.dtype)), torch.cat(feats, 1), Q.to(self.dtype)
 
 
 # %% ../nbs/09_trak.ipynb #74f5c9f5

@@ -54,9 +54,9 @@ if case["kind"] == "ridge":
     data = make_synthetic(K=K, n=3 * case["n_train"], d=d, seed=0, device="cpu")
     m = MultitaskRidge(0.5).fit(data)
     def fresh(f):                                  # a whole call: nothing prepared on the model beforehand
-        def g():
+        def call():
             m.__dict__.pop("_prepared_", None); return f()
-        return g
+        return call
     D, grow = peak_growth(fresh(lambda: inf.data_influence_all(m, data)))
     np.save(dump + "_result.npy", D[rows].numpy())
     out["output_bytes"] = D.numel() * 8
