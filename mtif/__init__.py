@@ -11,7 +11,8 @@ _API = {"MultitaskData": "data", "make_synthetic": "data",                      
         "shared_bottom": "nets", "train_mtl": "nets",                                          # 08
         "ProjectedMTIF": "trak",                                                               # 09
         "TaskAffinity": "baselines",                                                           # 11
-        "select_data": "selection", "LinearLearner": "selection", "NetLearner": "selection"}   # 15
+        "select_data": "selection", "LinearLearner": "selection", "NetLearner": "selection",   # 15
+        "KernelMTIF": "kernel"}                                                                # 26
 __all__ = ["__version__", *_API]
 
 def __getattr__(name):
