@@ -5,11 +5,12 @@
 # %% ../nbs/94_jobs.ipynb #5b0a1c75
 from __future__ import annotations
 import contextlib, logging, os, uuid
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SCHEDULER_ENV', 'cluster', 'map_jobs']
+__all__ = ['SCHEDULER_ENV', 'ROW_SUM', 'cluster', 'map_jobs', 'run_cells']
 
 # %% ../nbs/94_jobs.ipynb #b64fe0f9
 SCHEDULER_ENV = "MTIF_SCHEDULER"
@@ -101,3 +102,82 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
     bar.close()
     if failed: raise _failed(failed, jobs, fail_fast) from next(iter(failed.values()))      # the first failure's traceback too
     return results
+
+# %% ../nbs/94_jobs.ipynb #ad628a7c
+ROW_SUM = "row_sha1"      # the column of a results file that holds each row's checksum
+
+def _with_row_sums(df: pd.DataFrame) -> pd.DataFrame:
+    "`df` with `ROW_SUM`: a SHA-1 (16 hex digits) of each row's fields exactly as the CSV writes them."
+    import hashlib, io
+    body = df.drop(columns=[ROW_SUM], errors="ignore").reset_index(drop=True)
+    text = pd.read_csv(io.StringIO(body.to_csv(index=False)), dtype=str, keep_default_na=False) if len(body) else body
+    sums = [hashlib.sha1("\x1f".join(r).encode()).hexdigest()[:16] for r in text.itertuples(index=False)]
+    return body.assign(**{ROW_SUM: sums})
+
+def _read_rows(path, keys: list) -> pd.DataFrame:
+    """The rows of the results file at `path` whose cells are intact: a cell with a row that fails its checksum
+    (truncated, edited, a non-numeric entry) or a duplicated row is dropped whole, with a `CacheRebuiltWarning` naming
+    the file and the cells, and runs again. An unreadable file is refused with its name."""
+    import hashlib, warnings
+    from pathlib import Path
+    from mtif.checks import CacheRebuiltWarning
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0: return pd.DataFrame()
+    try: raw, typed = pd.read_csv(path, dtype=str, keep_default_na=False), pd.read_csv(path)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path} is not a readable results file ({type(e).__name__}: {str(e)[:200]}): restore it (git checkout) "
+                         "or delete it to run every cell again") from None
+    if keys and not set(keys) <= set(typed.columns):
+        raise ValueError(f"{path} has no column(s) {sorted(set(keys) - set(typed.columns))} of these cells: it holds another grid's results")
+    cell = typed[keys].astype(str).apply(tuple, axis=1) if keys and len(typed) else pd.Series([()] * len(typed), dtype=object)
+    bad = raw.duplicated(keep=False).to_numpy().copy()
+    if ROW_SUM in raw.columns:
+        body = raw.drop(columns=[ROW_SUM])
+        sums = [hashlib.sha1("\x1f".join(r).encode()).hexdigest()[:16] for r in body.itertuples(index=False)]
+        bad |= raw[ROW_SUM].to_numpy() != sums
+    else:
+        warnings.warn(f"{path} was written before results rows carried checksums: its rows are used unverified", UserWarning, stacklevel=3)
+    if bad.any():
+        cells = sorted(set(cell[bad]))
+        warnings.warn(f"{path}: {int(bad.sum())} row(s) fail their checksum or are duplicated (truncated, edited or written twice); "
+                      f"running their {len(cells)} cell(s) again: {cells[:5]}", CacheRebuiltWarning, stacklevel=3)
+        typed = typed[~cell.isin(cells).to_numpy()]
+    return typed.drop(columns=[ROW_SUM], errors="ignore").reset_index(drop=True)
+
+def run_cells(cells: list, fn, path, desc: str = "runs", progress: bool = True, workers: int | None = None,
+              scheduler: str | None = None) -> pd.DataFrame:
+    """Run `fn(**cell) -> list of row dicts` for each cell not yet in the CSV at `path`; rows carry the cell's keys. Returns
+    all rows (earlier ones, then the new ones in cell order). The cells are jobs (`map_jobs`, chapter 94): serial, on
+    `workers` local processes, or at `scheduler`; each cell's rows are written as soon as it finishes: atomically, each
+    row with its checksum (`ROW_SUM`), under a lock (`FileLock`), merged with what other processes wrote meanwhile."""
+    from pathlib import Path
+    from mtif.checks import FileLock, atomic_write
+    path = Path(path)
+    keys = sorted(cells[0]) if cells else []
+    if any(sorted(c) != keys for c in cells): raise ValueError(f"every cell must have the same keys {keys}")
+    lock = FileLock(path.with_name(path.name + ".lock"), f"results file {path}")
+    key = lambda c: tuple(str(c[k]) for k in keys)
+    cell_of = lambda df: df[keys].astype(str).apply(tuple, axis=1) if keys and len(df) else pd.Series([], dtype=object)
+    with lock: done = _read_rows(path, keys)
+    have = set(cell_of(done))
+    todo = [c for c in cells if key(c) not in have]
+    frames = {}                         # each new cell's rows, built once, by its index in `todo`
+    def save(extra):                    # under the lock: what is on disk now (other writers' rows too), plus `extra`
+        disk = _read_rows(path, keys)
+        on_disk = set(cell_of(disk))
+        new = [f for f in extra if not len(f) or key(f.iloc[0]) not in on_disk]      # a cell another process wrote first stays theirs
+        out = pd.concat([disk, *new], ignore_index=True)
+        atomic_write(path, lambda tmp: _with_row_sums(out).to_csv(tmp, index=False))
+        return out
+    def write(i, rows):                 # in completion order: what finished is on disk
+        frames[i] = pd.DataFrame([{**todo[i], **r} for r in rows])
+        with lock: save([frames[i]])
+    map_jobs(fn, todo, workers=workers, scheduler=scheduler, on_result=write, desc=desc, progress=progress)
+    if not todo: return done
+    with lock:                          # earlier rows, then this call's cells in cell order
+        disk = _read_rows(path, keys)
+        mine = {key(c) for c in todo}
+        c_disk = cell_of(disk)
+        out = pd.concat([disk[~c_disk.isin(mine).to_numpy()]] + [disk[(c_disk == key(c)).to_numpy()] for c in todo], ignore_index=True)
+        atomic_write(path, lambda tmp: _with_row_sums(out).to_csv(tmp, index=False))
+    return pd.concat([disk[~c_disk.isin(mine).to_numpy()]] + [frames[i] for i in range(len(todo))], ignore_index=True)

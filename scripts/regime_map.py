@@ -20,7 +20,7 @@ def main():
     ap.add_argument("--decays", type=float, nargs="+", default=[0.0, 1e-3, 1e-2, 1e-1])
     ap.add_argument("--workers", type=int, default=None); ap.add_argument("--out", default="figures/regime_map")
     a = ap.parse_args()
-    from mtif.selection import run_cells
+    from mtif.jobs import run_cells
     from mtif import regime
     fn, csv, seeds = {"adam": (regime.regime_cell, "cells.csv", [0, 1, 2, 3, 4]), "converged": (regime.converged_cell, "converged.csv", [0, 1, 2]),
                       "agreement": (regime.agreement_cell, "agreement.csv", [0, 1, 2, 3, 4])}[a.part]

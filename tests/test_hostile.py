@@ -193,7 +193,8 @@ from mtif.approx import GLMCurvature, LiSSASolver, PCGSolver, BlockDiagonalSolve
 from mtif.hessian import BlockSolver, BlockHessian
 from mtif.influence import data_influence_all
 from mtif.nets import cold_start_loto, evaluate, train_and_record
-from mtif.selection import harm_scores, drop_points, select_data, LinearLearner, run_cells
+from mtif.selection import harm_scores, drop_points, select_data, LinearLearner
+from mtif.jobs import run_cells
 from mtif.trak import sparsify, FeatureStore
 
 def _tree_hash(*roots) -> dict:
@@ -506,13 +507,13 @@ def test_37_12_interrupted_chapter_leaves_figures_byte_identical(tmp_path, sig):
 
 def test_37_13_two_writers_of_one_results_file(tmp_path):
     script = tmp_path / "w.py"
-    script.write_text("import sys, time\nfrom mtif.selection import run_cells\n"
+    script.write_text("import sys, time\nfrom mtif.jobs import run_cells\n"
                       "def cell(seed): time.sleep(0.05); return [dict(value=seed * 10)]\n"
                       "run_cells([dict(seed=s) for s in range(int(sys.argv[2]), 24, 2)], cell, sys.argv[1], progress=False)\n")
     p = tmp_path / "runs.csv"
     procs = [subprocess.Popen([sys.executable, str(script), str(p), str(o)]) for o in (0, 1)]
     assert all(q.wait(timeout=300) == 0 for q in procs)
-    from mtif.selection import _read_rows
+    from mtif.jobs import _read_rows
     rows = _read_rows(p, ["seed"])
     assert sorted(rows.seed) == list(range(24)) and (rows.value == rows.seed * 10).all()
 
