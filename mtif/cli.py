@@ -10,41 +10,14 @@ from .checks import check_int
 import pandas as pd
 from .results import (COLUMNS, figure_dir, fmt, record, load_summaries, show, check_reference, accept_reference, read_reference,
                           read_summary, fidelity_report, update_readme)
+from .book import find_nbs, chapters, kernel_manager_class     # the book (chapter 98) finds and runs chapters too
+
 
 # %% auto #0
-__all__ = ['DEVICE_TAGS', 'STAGING', 'QUICK_TAG', 'find_nbs', 'chapters', 'chapter_summaries', 'check_chapter', 'accept_chapter',
-           'kernel_manager_class', 'reproduce', 'report', 'closing_table', 'main']
+__all__ = ['DEVICE_TAGS', 'STAGING', 'QUICK_TAG', 'chapter_summaries', 'check_chapter', 'accept_chapter', 'reproduce', 'report',
+           'closing_table', 'main']
 
 # %% ../nbs/99_cli.ipynb #b05a56c9
-def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
-    "The `nbs/` folder of the checkout."
-    if nbs is not None:
-        p = Path(nbs)
-        if not p.is_dir(): raise FileNotFoundError(f"notebook folder {p} does not exist")
-        return p
-    cands = [Path(__file__).resolve().parent.parent / "nbs"] if "__file__" in globals() else []
-    cands += [d / "nbs" for d in [Path.cwd(), *Path.cwd().parents]]
-    for c in cands:
-        if c.is_dir() and any(c.glob("[0-9][0-9]_*.ipynb")): return c
-    raise FileNotFoundError("could not find the mtif notebooks (nbs/): run from a checkout of mtif, or pass --nbs")
-
-def chapters(nbs: Path, only: list[str] | None = None, include_cli: bool = False) -> list[Path]:
-    "Numbered notebooks (`NN_name.ipynb`), the CLI's own only with `include_cli`, optionally filtered by number or name prefix."
-    nbs_ = sorted(p for p in Path(nbs).glob("[0-9][0-9]_*.ipynb") if include_cli or not p.name.startswith("99_"))
-    if only is not None:
-        only = [str(o) for o in only]
-        if not only or any(not o.strip() for o in only):
-            raise ValueError(f"--only needs chapter numbers or names, got {only!r} (an empty name would select every chapter)")
-        def match(p, o):          # "05": chapter 05 (two digits, exactly); "05_synthetic", "synthetic": by name; "05_syn": a prefix
-            if o.isdigit(): return len(o) == 2 and p.stem[:2] == o
-            return p.stem == o or p.stem.split("_", 1)[1] == o or (len(o) > 3 and o[:2].isdigit() and o[2] == "_" and p.stem.startswith(o))
-        bad = [o for o in only if o.isdigit() and len(o) != 2]
-        if bad: raise ValueError(f"--only: chapter numbers have two digits (e.g. 05), got {bad}")
-        missing = [o for o in only if not any(match(p, o) for p in nbs_)]
-        if missing: raise ValueError(f"--only: no notebook matches {missing}; available: {[p.stem for p in nbs_]}")
-        nbs_ = [p for p in nbs_ if any(match(p, o) for o in only)]
-    return nbs_
-
 def chapter_summaries(figs: Path, stem: str) -> list[Path]:
     "The summary files a chapter wrote (`summary_<stem>.csv`, or `summary_<stem>_<variant>.csv` such as the CPU/CUDA benchmarks)."
     return sorted(p for p in Path(figs).glob(f"summary_{stem}*.csv") if p.stem == f"summary_{stem}" or p.stem.startswith(f"summary_{stem}_"))
@@ -76,19 +49,6 @@ def _check_params(pm, todo: list, params: dict, quick: bool):
         if set(params) - set(have): raise ValueError(f"{nb.stem} has no parameter {sorted(set(params) - set(have))}; its parameters: {sorted(have)}")
 
 DEVICE_TAGS = ("cpu", "cuda")      # summary_<chapter>_<device>.csv: written only by a run on that device
-
-def kernel_manager_class():
-    """A Jupyter kernel manager that talks to its kernel over local IPC sockets in the temporary folder (not TCP on
-    localhost, which makes every kernel warn that it runs without encryption)."""
-    import tempfile, uuid
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum, Unicode, default
-    class IPCKernelManager(AsyncKernelManager):
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-        ip = Unicode(config=True)
-        @default("ip")
-        def _ip(self): return os.path.join(tempfile.gettempdir(), f"mtif-kernel-{uuid.uuid4().hex[:12]}")
-    return IPCKernelManager
 
 STAGING = ".staging"      # figures/.staging/<chapter>/: where a full run writes until it succeeds
 
@@ -368,7 +328,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         if a.cmd == "docs":
-            from mtif.book import build_book                             # here: mtif.book imports this module
+            from mtif.book import build_book
             print(f"the book: {build_book(out=a.out, execute=not a.no_execute)}"); return 0
         if a.cmd == "report":
             root = find_nbs().parent if not (a.figures and a.readme) else None
