@@ -9,34 +9,15 @@ import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import MultitaskData
-from .hessian import BlockHessian, BlockSolver, flatten_blocks, split_blocks, NotPositiveDefiniteError, _chol
+from .hessian import BlockHessian, BlockSolver, InverseHVP, flatten_blocks, split_blocks, NotPositiveDefiniteError, _chol
 from .linear import MultitaskGLM
 from .checks import ConvergenceWarning, check_int, check_scalar, stream_seed
 
 
 # %% auto #0
-__all__ = ['InverseHVP', 'BlockDiagonalSolver', 'block_matvec', 'PCGSolver', 'GLMCurvature', 'condition_numbers', 'LiSSASolver']
+__all__ = ['BlockDiagonalSolver', 'block_matvec', 'PCGSolver', 'GLMCurvature', 'condition_numbers', 'LiSSASolver']
 
 # %% ../nbs/22_approximations.ipynb #41b7298f
-class InverseHVP:
-    """What every solver of this chapter shares with `BlockSolver`: dimensions `K, p, q` and `solve(v_tasks, v_shared)`
-    on block-shaped right-hand sides `(..., K, p[, r])`, `(..., q[, r])`; `solve_dense` for flat ones."""
-    K: int; p: int; q: int
-    def _rhs(self, v_tasks, v_shared):
-        "Validate the right-hand side; return it as matrices `(K, p, r)`, `(q, r)` and whether it was a vector."
-        vec = v_tasks.ndim == 2
-        if vec: v_tasks, v_shared = v_tasks[..., None], v_shared[..., None]
-        if v_tasks.ndim != 3 or v_tasks.shape[:2] != (self.K, self.p) or v_shared.shape != (self.q, v_tasks.shape[-1]):
-            raise ValueError(f"right-hand side shapes {tuple(v_tasks.shape)}, {tuple(v_shared.shape)} do not match "
-                             f"K={self.K}, p={self.p}, q={self.q} (vectors (K, p), (q,) or matrices (K, p, r), (q, r))")
-        if not (torch.isfinite(v_tasks).all() and torch.isfinite(v_shared).all()): raise ValueError("right-hand side contains NaN or inf")
-        return v_tasks, v_shared, vec
-    def solve(self, v_tasks, v_shared): raise NotImplementedError
-    def solve_dense(self, v: torch.Tensor) -> torch.Tensor:
-        "Solve with a flat `(Kp+q[, r])` right-hand side."
-        vec = v.ndim == 1
-        return flatten_blocks(*self.solve(*split_blocks(v, self.K, self.p, vector=vec)), vector=vec)
-
 def _dims(H: BlockHessian):
     if H.A.ndim != 3: raise ValueError(f"a single BlockHessian is needed here (no batch dimensions), got A of shape {tuple(H.A.shape)}")
     return H.K, H.p, H.q

@@ -12,7 +12,7 @@ from torch.func import hessian, grad, vmap
 from .checks import COND_WARN, IllConditionedWarning, cholesky_condition, check_scalar
 
 # %% auto #0
-__all__ = ['INV_COND', 'BlockHessian', 'flatten_blocks', 'split_blocks', 'block_hessian', 'block_gradient',
+__all__ = ['INV_COND', 'BlockHessian', 'flatten_blocks', 'split_blocks', 'block_hessian', 'block_gradient', 'InverseHVP',
            'NotPositiveDefiniteError', 'BlockSolver']
 
 # %% ../nbs/01_block_hessian.ipynb #a245ffe0
@@ -80,6 +80,27 @@ def block_gradient(task_objective, W: torch.Tensor, gamma: torch.Tensor, task_ar
     if shared_objective is not None: gg = gg + grad(shared_objective)(gamma)
     return gW, gg
 
+# %% ../nbs/01_block_hessian.ipynb #7d3ee35b
+class InverseHVP:
+    """What every inverse-Hessian solver shares (`BlockSolver` here, the approximations of chapter 22): dimensions `K, p, q` and `solve(v_tasks, v_shared)`
+    on block-shaped right-hand sides `(..., K, p[, r])`, `(..., q[, r])`; `solve_dense` for flat ones."""
+    K: int; p: int; q: int
+    def _rhs(self, v_tasks, v_shared):
+        "Validate the right-hand side; return it as matrices `(K, p, r)`, `(q, r)` and whether it was a vector."
+        vec = v_tasks.ndim == 2
+        if vec: v_tasks, v_shared = v_tasks[..., None], v_shared[..., None]
+        if v_tasks.ndim != 3 or v_tasks.shape[:2] != (self.K, self.p) or v_shared.shape != (self.q, v_tasks.shape[-1]):
+            raise ValueError(f"right-hand side shapes {tuple(v_tasks.shape)}, {tuple(v_shared.shape)} do not match "
+                             f"K={self.K}, p={self.p}, q={self.q} (vectors (K, p), (q,) or matrices (K, p, r), (q, r))")
+        if not (torch.isfinite(v_tasks).all() and torch.isfinite(v_shared).all()): raise ValueError("right-hand side contains NaN or inf")
+        return v_tasks, v_shared, vec
+    def solve(self, v_tasks, v_shared): raise NotImplementedError
+    def solve_dense(self, v: torch.Tensor) -> torch.Tensor:
+        "Solve with a flat `(Kp+q[, r])` right-hand side."
+        vec = v.ndim == 1
+        return flatten_blocks(*self.solve(*split_blocks(v, self.K, self.p, vector=vec)), vector=vec)
+
+
 # %% ../nbs/01_block_hessian.ipynb #5670e3b0
 class NotPositiveDefiniteError(ValueError):
     "A Hessian block that must be positive definite is not (singular, indefinite, or not at a strict minimum)."
@@ -96,7 +117,7 @@ def _chol(M: torch.Tensor, what, remedy: str) -> torch.Tensor:
 
 INV_COND = 1e4   # task blocks up to this condition number are solved through their explicit inverse
 
-class BlockSolver:
+class BlockSolver(InverseHVP):
     """Factorize a `BlockHessian` by Lemmas A.5/A.6 and solve `(H + damping I) u = v` for many right-hand sides.
     `remedy`: what the caller's user can do about a singular or ill-conditioned block (errors and warnings end with it);
     `check_condition`: warn (`IllConditionedWarning`) when a block's condition number exceeds `COND_WARN`."""
