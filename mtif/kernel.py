@@ -4,7 +4,7 @@
 
 # %% ../nbs/26_kernel_mtif.ipynb #86e4e130
 from __future__ import annotations
-import copy
+import copy, warnings
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
@@ -13,8 +13,8 @@ from .checks import check_scalar
 from .trak import ProjectedMTIF, TaskOutputGradients, factored_supported, layer_grads
 
 # %% auto #0
-__all__ = ['row_factors', 'shared_size', 'shared_gram', 'target_gradients', 'row_dots', 'block_dampings', 'kernel_scores',
-           'KernelMTIF']
+__all__ = ['KERNEL_DEFAULTS', 'PROJECTED_DEFAULTS', 'row_factors', 'shared_size', 'shared_gram', 'target_gradients', 'row_dots',
+           'block_dampings', 'kernel_scores', 'KernelMTIF', 'network_influence']
 
 # %% ../nbs/26_kernel_mtif.ipynb #db698373
 def row_factors(model, data: MultitaskData, split: str, task_type: str = "binary", batch_size: int = 256, progress: bool = False) -> dict:
@@ -183,3 +183,34 @@ def _model_scores(self: KernelMTIF, split: str, theta_l: bool = True, block_damp
         Ds.append(self._solvers[key][0]); Ts.append(self._solvers[key][1])
     self._rows = (None, None)
     return Ds, Ts
+
+# %% ../nbs/26_kernel_mtif.ipynb #12d4e807
+KERNEL_DEFAULTS = dict(hessian="gn", relative_damping=1.0)                   # chapter 26: the best on CelebA at the protocol
+PROJECTED_DEFAULTS = dict(proj_dim=512, hessian="trak", relative_damping=1.0)   # chapter 10's settings, where N^2 does not fit
+
+def _available_bytes() -> int:
+    "Memory available to this process now (`MemAvailable` on Linux; else a quarter of what psutil reports, else 4 GiB)."
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"): return int(line.split()[1]) * 1024
+    except OSError: pass
+    try:
+        import psutil; return psutil.virtual_memory().available
+    except ImportError: return 4 * 2 ** 30
+
+def network_influence(models, data: MultitaskData, task_type: str = "binary", max_bytes: int | None = None,
+                      progress: bool = True, **kw):
+    """The attributor this package recommends for networks: `KernelMTIF` (no projection; `KERNEL_DEFAULTS`) when its
+    N x N matrices fit in `max_bytes` (default half the memory available now), else `ProjectedMTIF`
+    (`PROJECTED_DEFAULTS`) with a `UserWarning` saying why. `kw` overrides the settings. Check `agreement()` before
+    reading its task-level scores as relatedness."""
+    models_ = list(models) if isinstance(models, (list, tuple)) else [models]
+    N = sum(data.sizes("train"))
+    need = 8 * N * N * (len(models_) + 3)             # a Gram matrix per model, and three N x N arrays while scoring
+    budget = _available_bytes() // 2 if max_bytes is None else int(max_bytes)
+    if need <= budget: return KernelMTIF(models_, data, task_type, progress=progress, **{**KERNEL_DEFAULTS, **kw})
+    warnings.warn(f"the kernel form needs about {need / 2 ** 30:.1f} GiB for N = {N} training rows and {len(models_)} "
+                  f"model(s), more than the {budget / 2 ** 30:.1f} GiB allowed: using ProjectedMTIF (m=512) instead",
+                  UserWarning, stacklevel=2)
+    return ProjectedMTIF(models_, data, task_type, progress=progress, **{**PROJECTED_DEFAULTS, **kw})
+
