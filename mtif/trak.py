@@ -533,11 +533,12 @@ def _model_scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_d
     Ds, Ts = [], []
     for i in range(len(self.models)):
         F = self.features(i, "train")
-        if (i, block_damping) not in self._solvers:
-            self._solvers[(i, block_damping)] = (
+        key = (i, block_damping, self.hessian, self.damping, self.relative_damping)   # settings changed by assignment too
+        if key not in self._solvers:
+            self._solvers[key] = (
                 projected_solver(F, self.hessian, self.damping, relative_damping=self.relative_damping) if block_damping else
                 projected_solver(F, self.hessian, self.damping + pooled_damping(F, self.relative_damping, self.hessian)))
-        D, T = projected_scores(F, self.features(i, split), self._solvers[(i, block_damping)], theta_l=theta_l)
+        D, T = projected_scores(F, self.features(i, split), self._solvers[key], theta_l=theta_l)
         Ds.append(D); Ts.append(T)
     return Ds, Ts
 
