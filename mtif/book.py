@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['README_PAGES', 'BOOK_CSS', 'QUESTION', 'find_nbs', 'chapters', 'kernel_manager_class', 'chapter_kind', 'landing_page',
-           'api_page', 'tidy_stderr', 'tidy_for_reading', 'refresh_prose', 'book_chapters', 'build_book']
+           'api_page', 'tidy_stderr', 'tidy_for_reading', 'refresh_prose', 'same_code', 'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #99cdf6b0
 def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
@@ -160,6 +160,14 @@ def refresh_prose(executed: Path, source: Path) -> int:
     if n: Path(executed).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
     return n
 
+def same_code(executed: Path, source: Path) -> bool:
+    """Whether a notebook run still holds the source's code: the same code cells, in the same order, with the same text
+    (papermill's injected parameters cell aside)."""
+    code = lambda p: ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                      for c in json.loads(Path(p).read_text(encoding="utf-8"))["cells"]
+                      if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return code(executed) == code(source)
+
 def book_chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
     "Every numbered notebook (the CLI's own included), optionally only those `only` names (by number or name, as `--only`)."
     return chapters(nbs, only, include_cli=True)
@@ -171,7 +179,10 @@ def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=N
     dest = src / "chapters"; dest.mkdir(parents=True, exist_ok=True)
     executed, how = nbs.parent / "figures" / "executed", {}
     for nb in tqdm(book_chapters(nbs, only), desc="chapters", disable=not progress):
-        if chapter_kind(nb) == "module" and execute and nb.stem != "98_book":     # this chapter would build a book inside the book
+        full = executed / nb.name                      # a module chapter's full run is shown where its code is still the source's
+        if chapter_kind(nb) == "module" and full.exists() and same_code(full, nb):
+            shutil.copy(full, dest / nb.name); how[nb.stem] = "full run"; refresh_prose(dest / nb.name, nb)
+        elif chapter_kind(nb) == "module" and execute and nb.stem != "98_book":     # this chapter would build a book inside the book
             with tempfile.TemporaryDirectory() as figs:
                 pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(quick=True, fig_dir=figs), cwd=str(nbs),
                                     progress_bar=False, kernel_name="python3", kernel_manager_class=kernel_manager_class())
