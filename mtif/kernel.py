@@ -189,7 +189,7 @@ KERNEL_DEFAULTS = dict(hessian="gn", relative_damping=1.0)                   # c
 PROJECTED_DEFAULTS = dict(proj_dim=512, hessian="trak", relative_damping=1.0)   # chapter 10's settings, where N^2 does not fit
 
 def _available_bytes() -> int:
-    "Memory available to this process now (`MemAvailable` on Linux; else a quarter of what psutil reports, else 4 GiB)."
+    "Memory available to this process now (`MemAvailable` on Linux; else what psutil reports; else 4 GiB)."
     try:
         for line in open("/proc/meminfo"):
             if line.startswith("MemAvailable:"): return int(line.split()[1]) * 1024
