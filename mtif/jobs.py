@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SCHEDULER_ENV', 'ROW_SUM', 'cluster', 'map_jobs', 'run_cells']
+__all__ = ['SCHEDULER_ENV', 'ALIGNMENT', 'ROW_SUM', 'cluster', 'map_jobs', 'run_cells']
 
 # %% ../nbs/94_jobs.ipynb #b64fe0f9
 SCHEDULER_ENV = "MTIF_SCHEDULER"
@@ -36,8 +36,45 @@ def cluster(workers: int | None = None, scheduler: str | None = None, processes:
         yield c
 
 # %% ../nbs/94_jobs.ipynb #943f4c07
-def _pinned_call(fn, threads: int, job: dict, shared: dict):
-    "One job, with torch pinned to `threads` intra-op threads (restored afterwards), as in every mode."
+ALIGNMENT = 64     # bytes: where every tensor torch allocates on the CPU starts
+
+def _realigned(obj, seen: dict | None = None):
+    """`obj` with every CPU tensor it holds starting on a `ALIGNMENT`-byte boundary: a tensor that does not is copied;
+    lists, tuples and dicts are rebuilt around the copies, and a module's parameters and buffers (and an object's
+    attributes) are replaced in place. Aligned tensors are returned as they are."""
+    seen = {} if seen is None else seen
+    if id(obj) in seen: return seen[id(obj)]
+    if torch.is_tensor(obj):
+        out = obj.clone() if obj.device.type == "cpu" and obj.numel() and obj.data_ptr() % ALIGNMENT else obj
+    elif isinstance(obj, (list, tuple)):
+        items = [_realigned(o, seen) for o in obj]
+        out = obj if all(a is b for a, b in zip(items, obj)) else (type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items))
+    elif isinstance(obj, dict):
+        items = {k: _realigned(v, seen) for k, v in obj.items()}
+        out = obj if all(items[k] is v for k, v in obj.items()) else type(obj)(items)
+    elif isinstance(obj, torch.nn.Module):
+        for m in obj.modules():
+            for store in (m._parameters, m._buffers):
+                for k, t in store.items():
+                    if t is not None and t.device.type == "cpu" and t.numel() and t.data_ptr() % ALIGNMENT:
+                        with torch.no_grad(): t.data = t.data.clone()
+        out = obj
+        seen[id(obj)] = out
+        for k, v in list(vars(obj).items()):
+            if not k.startswith("_") and (new := _realigned(v, seen)) is not v: setattr(obj, k, new)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type) and type(obj).__module__.split(".")[0] == "mtif":
+        out = obj
+        seen[id(obj)] = out
+        for k, v in list(vars(obj).items()):
+            if (new := _realigned(v, seen)) is not v: object.__setattr__(obj, k, new)
+    else: out = obj
+    seen[id(obj)] = out
+    return out
+
+def _pinned_call(fn, threads: int, job: dict, shared: dict, realign: bool = False):
+    """One job, with torch pinned to `threads` intra-op threads (restored afterwards), as in every mode; on a worker
+    (`realign`) its tensors are first moved to aligned memory, where this process's own allocations are."""
+    if realign: job, shared = _realigned(job), _realigned(shared)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try: return fn(**job, **shared)
@@ -89,11 +126,11 @@ def map_jobs(fn, jobs, shared: dict | None = None, workers: int | None = None, s
             from distributed import as_completed
             sh = {k: c.scatter(v, broadcast=True) for k, v in shared.items()}      # sent to every worker once
             tag = uuid.uuid4().hex[:8]
-            futs = {c.submit(_pinned_call, fn, threads, job, sh, retries=retries, pure=False, key=f"mtif-{tag}-{i}"): i
+            futs = {c.submit(_pinned_call, fn, threads, job, sh, True, retries=retries, pure=False, key=f"mtif-{tag}-{i}"): i
                     for i, job in enumerate(jobs)}
             for fut in as_completed(futs):
                 i = futs[fut]
-                try: r = fut.result()
+                try: r = _realigned(fut.result())              # what arrives from a worker lands anywhere in memory
                 except Exception as e:
                     failed[i] = _worker_died(e, retries)
                     if fail_fast: c.cancel([f for f in futs if not f.done()]); break
