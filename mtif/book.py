@@ -9,7 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['README_PAGES', 'BOOK_CSS', 'QUESTION', 'find_nbs', 'chapters', 'kernel_manager_class', 'chapter_kind', 'landing_page',
-           'api_page', 'tidy_stderr', 'tidy_for_reading', 'refresh_prose', 'same_code', 'book_chapters', 'build_book']
+           'api_page', 'tidy_stderr', 'tidy_for_reading', 'refresh_prose', 'same_code', 'quick_run_usable',
+           'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #99cdf6b0
 def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
@@ -168,11 +169,23 @@ def same_code(executed: Path, source: Path) -> bool:
                       if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     return code(executed) == code(source)
 
+def quick_run_usable(executed: Path, source: Path) -> bool:
+    """Whether `executed` is a finished quick-mode run of `source` as it is now: papermill ran it with `quick=True` to
+    the end (every cell completed: a run cut off leaves cells pending), no cell raised, and its code cells are the
+    source's (`same_code`)."""
+    try: nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    except (OSError, ValueError): return False
+    pm_ = nb.get("metadata", {}).get("papermill", {})
+    finished = bool(pm_.get("end_time")) and all(c.get("metadata", {}).get("papermill", {}).get("status") == "completed" for c in nb["cells"])
+    errors = any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
+    return (pm_.get("parameters", {}).get("quick") is True and finished and not pm_.get("exception") and not errors
+            and same_code(executed, source))
+
 def book_chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
     "Every numbered notebook (the CLI's own included), optionally only those `only` names (by number or name, as `--only`)."
     return chapters(nbs, only, include_cli=True)
 
-def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=None) -> dict:
+def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=None, quick_runs: Path | None = None) -> dict:
     "Put the numbered chapters into `src/chapters`, executed or copied; returns stem -> how it was rendered."
     import papermill as pm
     from tqdm.auto import tqdm
@@ -182,6 +195,8 @@ def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=N
         full = executed / nb.name                      # a module chapter's full run is shown where its code is still the source's
         if chapter_kind(nb) == "module" and full.exists() and same_code(full, nb):
             shutil.copy(full, dest / nb.name); how[nb.stem] = "full run"; refresh_prose(dest / nb.name, nb)
+        elif chapter_kind(nb) == "module" and execute and quick_runs and quick_run_usable(Path(quick_runs) / nb.name, nb):
+            shutil.copy(Path(quick_runs) / nb.name, dest / nb.name); how[nb.stem] = "quick run reused"
         elif chapter_kind(nb) == "module" and execute and nb.stem != "98_book":     # this chapter would build a book inside the book
             with tempfile.TemporaryDirectory() as figs:
                 pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(quick=True, fig_dir=figs), cwd=str(nbs),
@@ -197,8 +212,11 @@ def _chapter_sources(nbs: Path, src: Path, execute: bool, progress: bool, only=N
 
 # %% ../nbs/98_book.ipynb #30215186
 def build_book(root: str | os.PathLike | None = None, out: str | os.PathLike | None = None, execute: bool = True,
-               strict: bool = True, progress: bool = True, only: list[str] | None = None) -> Path:
-    "Build the book of the checkout at `root` into `out` (default `_docs/html`; `only`: those chapters); returns its `index.html`."
+               strict: bool = True, progress: bool = True, only: list[str] | None = None,
+               quick_runs: str | os.PathLike | None = None) -> Path:
+    """Build the book of the checkout at `root` into `out` (default `_docs/html`; `only`: those chapters); returns its
+    `index.html`. A module chapter (and the tour) with a usable quick run in `quick_runs` (`quick_run_usable`: the
+    executed notebooks of `mtif reproduce --quick`, or of the test suite) is shown from it instead of executed again."""
     from sphinx.cmd.build import build_main
     root = Path(root) if root else find_nbs().parent
     nbs, src = root / "nbs", root / "_docs" / "src"
@@ -211,7 +229,8 @@ def build_book(root: str | os.PathLike | None = None, out: str | os.PathLike | N
     for rel in README_PAGES + re.findall(r"\]\((figures/[^)]+\.png)\)", (root / "README.md").read_text(encoding="utf-8")):
         (src / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(root / rel, src / rel)   # the README's pages and figure
     if tour.exists():
-        if execute:
+        if execute and quick_runs and quick_run_usable(Path(quick_runs) / tour.name, tour): shutil.copy(Path(quick_runs) / tour.name, src / "tour.ipynb")
+        elif execute:
             import papermill as pm
             pm.execute_notebook(str(tour), str(src / "tour.ipynb"), parameters=dict(quick=True), cwd=str(nbs), progress_bar=False,
                                 kernel_name="python3", kernel_manager_class=kernel_manager_class())
@@ -219,9 +238,11 @@ def build_book(root: str | os.PathLike | None = None, out: str | os.PathLike | N
         tidy_for_reading(src / "tour.ipynb")
     modules = sorted(m for m in (_module_of(nb) for nb in book_chapters(nbs)) if m)
     for m in modules: (src / "api" / f"{m}.md").write_text(api_page(m), encoding="utf-8")
-    how = _chapter_sources(nbs, src, execute, progress, only)
+    how = _chapter_sources(nbs, src, execute, progress, only, quick_runs)
     args = (["-W", "--keep-going"] if strict else []) + ["-q", "-b", "html", str(src), str(out)]
     if build_main(args) != 0: raise RuntimeError(f"sphinx-build failed (see the messages above); sources in {src}")
     missing = [s for s, h in how.items() if h == "source" and chapter_kind(nbs / f"{s}.ipynb") == "experiment"]
     if missing: print(f"experiment chapters without a committed full run (shown without outputs): {missing}")
+    if progress and (reused := [s for s, h in how.items() if h == "quick run reused"]):
+        print(f"{len(reused)} module chapter(s) shown from their quick runs in {quick_runs}, not executed again")
     return out / "index.html"

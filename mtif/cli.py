@@ -321,6 +321,8 @@ def main(argv=None):
     b = sub.add_parser("docs", help="build the book (the chapters as a site) into _docs/html: module chapters executed in quick mode, experiment chapters from their full runs")
     b.add_argument("--out", help="folder for the site (default _docs/html)")
     b.add_argument("--no-execute", action="store_true", help="render the module chapters without executing them (a quick preview)")
+    b.add_argument("--quick-runs", help="folder of quick runs to show a module chapter from where it is a finished run of the current code "
+                                        "instead of executing it again (default runs/quick, where `mtif reproduce --quick` leaves them)")
     p = sub.add_parser("report", help="write figures/REPORT.md and the README's results tables from figures/summary_*.csv")
     p.add_argument("--figures", help="folder of the full-run summaries (default figures/ of the checkout)")
     p.add_argument("--readme", help="README to update (default README.md of the checkout)")
@@ -329,7 +331,8 @@ def main(argv=None):
     try:
         if a.cmd == "docs":
             from mtif.book import build_book
-            print(f"the book: {build_book(out=a.out, execute=not a.no_execute)}"); return 0
+            runs = Path(a.quick_runs) if a.quick_runs else find_nbs().parent / "runs" / "quick"
+            print(f"the book: {build_book(out=a.out, execute=not a.no_execute, quick_runs=runs)}"); return 0
         if a.cmd == "report":
             root = find_nbs().parent if not (a.figures and a.readme) else None
             path = report(a.figures or root / "figures", a.readme or root / "README.md", check=a.check)

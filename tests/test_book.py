@@ -2,7 +2,9 @@
 headless Chromium opens the landing page, one experiment chapter and one module chapter, every image on them loads,
 no internal link (page or anchor) is broken, the formulas are typeset by the bundled MathJax, and screenshots are saved for the reviewer (`MTIF_SCREENSHOTS`, else
 pytest's temporary folder; the path is printed). On every chapter page, no TeX is left unrendered: no `$` and no
-`\\command` in the prose outside typeset math and code, and no MathJax error. Skipped only where Chromium is absent outside CI."""
+`\\command` in the prose outside typeset math and code, and no MathJax error. Skipped only where Chromium is absent outside CI.
+The book is built once per session and shows the module chapters from the quick runs tests/test_notebooks.py left (it
+waits for them; conftest runs these tests last), so no chapter is executed twice."""
 import functools, http.server, os, re, shutil, threading, urllib.request
 from pathlib import Path
 from urllib.parse import urljoin, urldefrag, urlparse
@@ -18,12 +20,39 @@ def _need_browser():
     if os.environ.get("CI"): pytest.fail("CI must install Debian's chromium and chromium-driver (see .ci/run)")
     pytest.skip("headless Chromium (Debian packages chromium, chromium-driver) is not installed on this machine")
 
+WAIT_FOR_QUICK_RUNS_S = 30 * 60
+
+def _await_quick_runs(session, runs: Path) -> None:
+    """Wait until every chapter whose quick-mode test is in this session (`tests/test_notebooks.py`, run before the book's
+    tests by conftest's ordering, by either xdist worker) has left its executed run or its `.failed` marker in `runs`;
+    past WAIT_FOR_QUICK_RUNS_S the book executes what is missing itself."""
+    import time
+    stems = {it.callspec.id for it in session.items if it.originalname == "test_notebook_quick"}
+    deadline = time.monotonic() + WAIT_FOR_QUICK_RUNS_S
+    while (left := [s for s in stems if not (runs / f"{s}.ipynb").exists() and not (runs / f"{s}.failed").exists()]):
+        if time.monotonic() > deadline: print(f"book: gave up waiting for the quick runs of {sorted(left)}"); return
+        time.sleep(2)
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(request, tmp_path_factory):
+    """One build per test session, shared by the xdist workers (a file lock: the first builds, the other reads it), which
+    shows each module chapter from this session's quick run where `quick_run_usable` accepts it."""
     _need_browser()
+    import fcntl
     from mtif.book import build_book
-    out = tmp_path_factory.mktemp("book") / "html"
-    index = build_book(ROOT, out, execute=True, strict=True, progress=False)     # raises on any Sphinx warning
+    from test_notebooks import quick_runs_dir
+    runs = quick_runs_dir(tmp_path_factory)
+    shared = runs.parent / "book"; shared.mkdir(exist_ok=True)
+    out, done, failed = shared / "html", shared / "built", shared / "failed"
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if failed.exists(): pytest.fail("the book's build failed in the other test worker (its error is in that worker's report)")
+        if not done.exists():
+            _await_quick_runs(request.session, runs)
+            try: build_book(ROOT, out, execute=True, strict=True, progress=False, quick_runs=runs)   # raises on any Sphinx warning
+            except BaseException: failed.touch(); raise
+            done.touch()
+    index = out / "index.html"
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     handler.log_message = lambda *a, **k: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

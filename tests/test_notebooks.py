@@ -1,6 +1,8 @@
 """Every numbered notebook runs top to bottom in quick mode (its test cells are the bulk of the test suite), and the
-numbers it records must equal the regression reference in tests/reference/ within each metric's tolerance."""
-import os
+numbers it records must equal the regression reference in tests/reference/ within each metric's tolerance.
+Each finished run is left in the session's `quick-runs` folder (`quick_runs_dir`) for the book's test to show instead of
+executing the chapter a second time; a run that raised leaves `<chapter>.failed` there, so nothing waits for it."""
+import os, shutil
 from pathlib import Path
 import papermill as pm
 import pytest
@@ -14,12 +16,24 @@ NOTEBOOKS = sorted(NBS.glob("[0-9][0-9]_*.ipynb")) + [p for p in [NBS / "index.i
 def test_notebooks_found():
     assert len(NOTEBOOKS) >= 1 if "MTIF_NBS" in os.environ else len(NOTEBOOKS) >= 6, NOTEBOOKS
 
+def quick_runs_dir(tmp_path_factory) -> Path:
+    "The folder this test session's workers share for executed quick runs (under xdist each worker has its own basetemp below it)."
+    base = tmp_path_factory.getbasetemp()
+    d = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "quick-runs"
+    d.mkdir(exist_ok=True)
+    return d
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_quick(nb, tmp_path):
-    figs = tmp_path / "figs"
-    pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=dict(quick=True, fig_dir=str(figs)),
-                        cwd=str(NBS), kernel_name="python3", progress_bar=False,
-                        kernel_manager_class=kernel_manager_class())
+def test_notebook_quick(nb, tmp_path, tmp_path_factory):
+    figs, runs = tmp_path / "figs", quick_runs_dir(tmp_path_factory)
+    try:
+        pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=dict(quick=True, fig_dir=str(figs)),
+                            cwd=str(NBS), kernel_name="python3", progress_bar=False,
+                            kernel_manager_class=kernel_manager_class())
+    except BaseException:
+        (runs / f"{nb.stem}.failed").touch(); raise
+    shutil.copy(tmp_path / nb.name, runs / f".{nb.name}.part")          # whole or absent: the book's test polls for it
+    os.replace(runs / f".{nb.name}.part", runs / nb.name)
     moved = check_chapter(figs, nb.stem, REFERENCE)
     assert not moved, (f"{len(moved)} number(s) of {nb.stem} moved against {REFERENCE} "
                        "(if intended: `mtif reproduce --quick --accept --only " + nb.stem[:2] + "`):\n" + "\n".join(moved))
