@@ -89,7 +89,9 @@ def landing_page(readme: str | os.PathLike, tour: bool = False) -> str:
 
 README_PAGES = ["RUNNING.md", "figures/REPORT.md"]   # the pages of the checkout the README links to, in the book as they are
 # code and printed results wrap at the box's width instead of scrolling sideways (chapters print wide tables)
-BOOK_CSS = "div.highlight pre, div.output pre, .cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }\n"
+BOOK_CSS = ("div.highlight pre, div.output pre, .cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }\n"
+            # a printed table (`mtif.results.show_table`): compact, and scrolling inside its own box when wider than the page
+            ".cell_output table.dataframe { display: block; max-width: 100%; overflow-x: auto; font-size: 0.85em; }\n")
 
 QUESTION = ("Training one model on several tasks can help a task or hurt it. *Which* tasks, and which training points of "
             "them, help or hurt task $k$? Retraining without each one answers it at the cost of one training per point. "

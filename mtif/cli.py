@@ -8,8 +8,9 @@ import argparse, contextlib, json, math, os, shutil, signal, sys, threading, tim
 from pathlib import Path
 from .checks import check_int
 import pandas as pd
-from .results import (COLUMNS, figure_dir, fmt, record, load_summaries, show, check_reference, accept_reference, read_reference,
-                          read_summary, fidelity_report, update_readme)
+from .results import COLUMNS, figure_dir, fmt, record, show, read_summary
+from .reference import check_reference, accept_reference, read_reference
+from .report import load_summaries, fidelity_report, update_readme
 from .book import find_nbs, chapters, kernel_manager_class     # the book (chapter 98) finds and runs chapters too
 
 
@@ -25,7 +26,7 @@ def chapter_summaries(figs: Path, stem: str) -> list[Path]:
 # %% ../nbs/99_cli.ipynb #72765933
 def check_chapter(figs: Path, stem: str, reference: Path) -> list[str]:
     """Regression lines for one chapter: its summaries against `reference/summary_*.csv` (a missing reference is a line
-    too), each metric held to the tolerance its reference row records (chapter 92)."""
+    too), each metric held to the tolerance its reference row records (chapter 96)."""
     lines = []
     for f in chapter_summaries(figs, stem):
         ref = Path(reference) / f.name

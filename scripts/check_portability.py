@@ -15,7 +15,8 @@ import numpy as np, pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from mtif.results import read_reference, read_summary, reference_of
+from mtif.results import read_summary
+from mtif.reference import read_reference, reference_of
 
 def moves(run: Path) -> pd.DataFrame:
     rows = []

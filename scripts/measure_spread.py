@@ -1,11 +1,11 @@
 """Measure how far each stochastic metric of the quick-mode regression suite moves when the seeds of the random streams
-that another machine would draw differently are perturbed, and set its tolerance from that spread (chapter 92).
+that another machine would draw differently are perturbed, and set its tolerance from that spread (chapter 96).
 
 For each chapter whose reference holds a stochastic metric, the chapter is rerun in quick mode under `MTIF_PERTURB=p`
 for p = 1 .. RUNS-1 (chapter 00: a network's initialization, the trainer's data order and the random projection get
 other seeds; data draws and the exact path do not). With the committed reference as the run p = 0, each metric's
 sample s.d. over the RUNS values (and that of its standard error) is written into its reference row, and its tolerance
-follows (`mtif.results.stochastic_tolerance`: sqrt(2) t_{RUNS-1}(1 - 1e-3/2) x s.d.; dropped when the s.d. is as large as
+follows (`mtif.reference.stochastic_tolerance`: sqrt(2) t_{RUNS-1}(1 - 1e-3/2) x s.d.; dropped when the s.d. is as large as
 the value). Exact metrics are untouched.
 
     MTIF_DATA=../shared/data python scripts/measure_spread.py [--runs 6] [--only 10 12 ...] [--workers 2]
@@ -21,7 +21,8 @@ import numpy as np, pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from mtif.cli import chapters, chapter_summaries
-from mtif.results import read_reference, read_summary, measured_spread, apply_spread, STOCHASTIC_FLOOR
+from mtif.results import read_summary
+from mtif.reference import read_reference, measured_spread, apply_spread, STOCHASTIC_FLOOR
 
 REFERENCE = ROOT / "tests" / "reference"
 

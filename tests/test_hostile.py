@@ -361,13 +361,14 @@ def test_37_8_nan_written_into_validation_after_construction(toy, trained):
 
 # --- 9. references and results files
 def test_37_9_nan_not_accepted_into_a_reference(tmp_path):
-    from mtif.results import record, accept_reference
+    from mtif.results import record
+    from mtif.reference import accept_reference
     s = record(tmp_path, "05_x", [dict(metric="rho", value=0.5)]); accept_reference(s, tmp_path / "ref")
     with pytest.raises(ValueError, match="would accept non-finite values"): accept_reference(record(tmp_path, "05_x", [dict(metric="rho", value=float("nan"))]), tmp_path / "ref")
     accept_reference(record(tmp_path, "05_x", [dict(metric="rho", value=float("nan"))]), tmp_path / "ref", allow_nonfinite=True)
 
 def test_37_9_hand_raised_tolerance_refused(tmp_path):
-    from mtif.results import read_reference
+    from mtif.reference import read_reference
     ref = tmp_path / "ref"; shutil.copytree(ROOT / "tests" / "reference", ref)
     f = ref / "summary_16_selection_synthetic.csv"
     read_reference(f)
@@ -525,7 +526,8 @@ def test_37_14_output_folder_holding_the_sources_refused(tmp_path):
     assert _tree_hash(nbs) == before
 
 def test_37_15_corrupt_files_named(tmp_path, toy):
-    from mtif.results import read_summary, read_reference
+    from mtif.results import read_summary
+    from mtif.reference import read_reference
     f = tmp_path / "summary_05_x.csv"; f.write_bytes(b"\x00\x01garbage,\n\xff")
     with pytest.raises(ValueError, match="summary_05_x.csv"): read_summary(f)
     with pytest.raises(ValueError, match="summary_05_x.csv"): read_reference(f)

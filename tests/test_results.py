@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from mtif import paper
 from mtif.cli import report
-from mtif.results import load_summaries, read_summary
+from mtif.results import read_summary
+from mtif.report import load_summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ def test_every_reference_declares_its_kind_and_its_tolerance_follows_from_it():
     tolerance; a stochastic one has a measured spread, and its tolerance is the one that spread gives (so a hand-raised
     tolerance is caught); a dropped one (spread as large as its value) is the only kind with an infinite tolerance."""
     import math
-    from mtif.results import read_reference, unmeasured_spreads, stochastic_tolerance, EXACT_TOL
+    from mtif.reference import read_reference, unmeasured_spreads, stochastic_tolerance, EXACT_TOL
     ref = ROOT / "tests" / "reference"
     assert not unmeasured_spreads(ref), ("stochastic metrics without a measured spread: run `python scripts/measure_spread.py "
                                           "--only NN` for them:\n" + "\n".join(unmeasured_spreads(ref)[:20]))
