@@ -19,7 +19,8 @@ def test_notebooks_found():
 def quick_runs_dir(tmp_path_factory) -> Path:
     "The folder this test session's workers share for executed quick runs (under xdist each worker has its own basetemp below it)."
     base = tmp_path_factory.getbasetemp()
-    d = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "quick-runs"
+    worker = os.environ.get("PYTEST_XDIST_WORKER") and base.name.startswith("popen-")   # not a pytest this one started
+    d = (base.parent if worker else base) / "quick-runs"
     d.mkdir(exist_ok=True)
     return d
 
