@@ -6,7 +6,6 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
-import scipy.stats
 
 # %% auto #0
 __all__ = ['HEATMAP', 'set_style', 'paired_long', 'agreement_scatter', 'relatedness_heatmaps']
