@@ -218,25 +218,33 @@ def condition_numbers(H: BlockHessian, rtol: float = 1e-12) -> torch.Tensor:
 # %% ../nbs/22_approximations.ipynb #c0dfbfdf
 class LiSSASolver(InverseHVP):
     """LiSSA (Agarwal et al. 2017; Koh & Liang 2017's recursion) for a fitted soft-sharing GLM: `u_0 = v`,
-    `u_j = v + (1 - damping) u_{j-1} - H_j u_{j-1} / scale` with a fresh mini-batch Hessian `H_j` each step (uniform or
-    stratified by task, `GLMCurvature.sample`), returning `u_depth / scale`, averaged over `repeats` independent runs.
-    Its fixed point is `(H + damping scale I)^{-1} v`; it converges when `scale` exceeds the mini-batch Hessians' largest
-    eigenvalues (`scale=None`: 1.5 times the largest over `n_probe` sampled batches, by power iteration). All right-hand
-    sides and repeats advance together; `trace(v_t, v_s, depths)` returns the estimates at several depths of one run.
-    After `solve`, `residual_` is the largest relative residual `||v - (H + damping scale I) u|| / ||v||` against the full
-    Hessian; `ConvergenceWarning` when it exceeds `tol` and `warn=True`. A run whose iterates outgrow the bound a
-    convergent recursion obeys stops with `FloatingPointError` (the scale is too small)."""
+    `u_j = v + (1 - shift / scale) u_{j-1} - H_j u_{j-1} / scale` with a fresh mini-batch Hessian `H_j` each step
+    (uniform or stratified by task, `GLMCurvature.sample`), returning `u_depth / scale`, averaged over `repeats`
+    independent runs. Its fixed point is `(H + shift I)^{-1} v` with `shift = damping + relative_damping * scale`: as
+    everywhere in mtif, `damping` is absolute and `relative_damping` a multiple of a named scale, here LiSSA's own
+    `scale` (so `relative_damping` in [0, 1]; until December 2026 this recursion's `damping=` meant that fraction). It
+    converges when `scale` exceeds the mini-batch Hessians' largest eigenvalues (`scale=None`: 1.5 times the largest
+    over `n_probe` sampled batches, by power iteration). All right-hand sides and repeats advance together;
+    `trace(v_t, v_s, depths)` returns the estimates at several depths of one run. After `solve`, `residual_` is the
+    largest relative residual `||v - (H + shift I) u|| / ||v||` against the full Hessian; `ConvergenceWarning` when it
+    exceeds `tol` and `warn=True`. A run whose iterates outgrow the bound a convergent recursion obeys stops with
+    `FloatingPointError` (the scale is too small)."""
     def __init__(self, model: MultitaskGLM, data: MultitaskData, depth: int = 1000, batch_size: int = 100, scale: float | None = None,
                  damping: float = 0.0, repeats: int = 1, stratified: bool = False, penalty: str = "per_sample", seed: int = 0,
-                 n_probe: int = 20, progress: bool = False, tol: float = 0.1, warn: bool = True):
+                 n_probe: int = 20, progress: bool = False, tol: float = 0.1, warn: bool = True, relative_damping: float = 0.0):
         self.curv = GLMCurvature(model, data, penalty)
         self.K, self.p, self.q = self.curv.K, self.curv.p, self.curv.q
         self.depth, self.repeats = check_int(depth, "depth", 1), check_int(repeats, "repeats", 1)
         self.batch_size, self.stratified = check_int(batch_size, "batch_size", 1, self.curv.N), bool(stratified)
-        self.damping, self.seed, self.progress = check_scalar(damping, "damping", low=0, high=1), seed, progress
+        self.damping, self.seed, self.progress = check_scalar(damping, "damping", low=0), seed, progress
+        self.relative_damping = check_scalar(relative_damping, "relative_damping", low=0, high=1)
         self.tol, self.warn, self._H = check_scalar(tol, "tol", low=0), bool(warn), None
         if stratified and batch_size < self.K: raise ValueError(f"a stratified batch needs batch_size >= K = {self.K}, got {batch_size}")
         self.scale = self.estimate_scale(n_probe) if scale is None else check_scalar(scale, "scale", low=0, include_low=False)
+        self.shift = self.damping + self.relative_damping * self.scale         # the fixed point is (H + shift I)^{-1} v
+        if self.shift > self.scale:
+            raise ValueError(f"damping + relative_damping * scale = {self.shift:.3g} exceeds scale = {self.scale:.3g}: the "
+                             "recursion's factor 1 - shift / scale would be negative. Use a smaller damping, or a larger scale")
 
 # %% ../nbs/22_approximations.ipynb #b1d08a45
 @patch
@@ -274,8 +282,8 @@ def trace(self: LiSSASolver, v_tasks, v_shared, depths):
         for j in range(1, depths[-1] + 1):
             idx, coef = self.curv.sample(self.batch_size, R, self.stratified, g)
             h_t, h_s = self.curv.batch_matvec(idx, coef, U_t, U_s)
-            U_t = V_t + (1 - self.damping) * U_t - h_t / self.scale
-            U_s = V_s + (1 - self.damping) * U_s - h_s / self.scale
+            U_t = V_t + (1 - self.shift / self.scale) * U_t - h_t / self.scale
+            U_s = V_s + (1 - self.shift / self.scale) * U_s - h_s / self.scale
             grown = norm(U_t, U_s) > (j + 1) * vnorm * (1 + 1e-6)             # ||u_j|| <= (j+1)||v|| while every ||I - H_j/s|| <= 1
             if not (torch.isfinite(U_t).all() and torch.isfinite(U_s).all()) or bool(grown.any()):
                 raise FloatingPointError(f"LiSSA diverged at step {j}: the iterates outgrew (j + 1) ||v||, so scale = {self.scale:.3g} "
@@ -294,10 +302,10 @@ def hessian(self: LiSSASolver) -> BlockHessian:
 
 @patch
 def residual(self: LiSSASolver, v_tasks, v_shared, u) -> float:
-    "Largest relative residual `||v - (H + damping scale I) u|| / ||v||` over the columns, with the full Hessian."
+    "Largest relative residual `||v - (H + shift I) u|| / ||v||` over the columns, with the full Hessian."
     v_t, v_s, vec = self._rhs(v_tasks, v_shared)
     u_t, u_s = (u[0][..., None], u[1][..., None]) if vec else u
-    r_t, r_s = block_matvec(self.hessian(), u_t, u_s, self.damping * self.scale)
+    r_t, r_s = block_matvec(self.hessian(), u_t, u_s, self.shift)
     num = ((v_t - r_t).square().sum((0, 1)) + (v_s - r_s).square().sum(0)).sqrt()
     den = (v_t.square().sum((0, 1)) + v_s.square().sum(0)).sqrt().clamp_min(torch.finfo(v_t.dtype).tiny)
     return (num / den).max().item()

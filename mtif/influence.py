@@ -4,12 +4,12 @@
 
 # %% ../nbs/03_influence.ipynb #3
 from __future__ import annotations
-import warnings
+import copy, warnings
 from types import SimpleNamespace
 import torch
 from .data import MultitaskData
 from .hessian import BlockSolver
-from .linear import MultitaskGLM, MultitaskRidge, MultitaskLogistic
+from .linear import MultitaskGLM, MultitaskRidge, MultitaskLogistic, _task_steps
 from tqdm.auto import tqdm
 from .checks import ConvergenceWarning, NotStationaryError, check_int
 
@@ -45,22 +45,41 @@ def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
     Xd, y, mask, n = model.padded(data, "train")
     act = torch.ones(data.K, dtype=Xd.dtype, device=Xd.device)
     args = (Xd, y, mask, n, model.lam_, act)
-    check_stationary(model.relative_gradient(*args, model.W_, model.gamma_).item(), model.tol)
-    if solver is None: solver = BlockSolver(model.blocks(*args, model.W_, model.gamma_), remedy=model.REMEDY)
+    z = torch.einsum("knp,kp->kn", Xd, model.W_)                  # the margins, shared by the check, the blocks and the scores
+    check_stationary(model.relative_gradient(*args, model.W_, model.gamma_, z=z).item(), model.tol)
+    if solver is None: solver = BlockSolver(model.blocks(*args, model.W_, model.gamma_, z=z), remedy=model.REMEDY)
     else:
         dims = (getattr(solver, "K", None), getattr(solver, "p", None), getattr(solver, "q", None))
         if not callable(getattr(solver, "solve", None)) or dims != (data.K, Xd.shape[-1], model.d_):
             raise ValueError(f"solver must have solve(v_tasks, v_shared) and dimensions (K, p, q) = {(data.K, Xd.shape[-1], model.d_)}, "
                              f"got {type(solver).__name__} with {dims}")
-        check_solver_hessian(solver, model.blocks(*args, model.W_, model.gamma_))
-    z = torch.einsum("knp,kp->kn", Xd, model.W_)
-    Xv, yv, mv, nv = model.padded(data, split)
-    zv = torch.einsum("knp,kp->kn", Xv, model.W_)
-    q = torch.einsum("kn,knp->kp", model.dloss(zv, yv) * mv / nv[:, None], Xv)     # grad of V_k wrt theta_k
-    V = (model.loss(zv, yv) * mv).sum(-1) / nv
-    return SimpleNamespace(Xd=Xd, y=y, mask=mask, n=n, args=args, solver=solver, z=z,
-                           d1=model.dloss(z, y) * mask, d2=model.d2loss(z, y) * mask,
-                           Xv=Xv, yv=yv, mv=mv, nv=nv, zv=zv, q=q, V=V, K=data.K)
+        check_solver_hessian(solver, model.blocks(*args, model.W_, model.gamma_, z=z))
+    q, V = _validation_terms(model, data, split)
+    return _Prepared(Xd=Xd, y=y, mask=mask, n=n, args=args, solver=solver, z=z,
+                     d1=model.dloss(z, y) * mask, d2=model.d2loss(z, y) * mask, q=q, V=V, K=data.K,
+                     _val=(model, data, split, model.W_))
+
+def _validation_terms(model: MultitaskGLM, data: MultitaskData, split: str):
+    """q_k = grad of V_k wrt theta_k `(K, p)` and V_k `(K,)`, a few tasks at a time: the first-order scores need no
+    padded copy of the whole validation split (a fresh array of the data's size costs its page faults: 20 of a 200 ms
+    call at K = 100 x 1,000)."""
+    qs, Vs = [], []
+    for C in _task_steps(data.K, max(data.sizes(split)) * (data.d + 1)):
+        Xv, yv, mv, nv = model.padded(data, split, C)
+        zv = torch.einsum("knp,kp->kn", Xv, model.W_[C])
+        qs.append(torch.einsum("kn,knp->kp", model.dloss(zv, yv) * mv / nv[:, None], Xv))
+        Vs.append((model.loss(zv, yv) * mv).sum(-1) / nv)
+    return torch.cat(qs), torch.cat(Vs)
+
+class _Prepared(SimpleNamespace):
+    """What `_prepare` gathered. The padded validation split `Xv, yv, mv, nv` and its margins `zv`, which only the
+    Newton step reads, are formed on first use (from the fitted `W` captured at preparation)."""
+    def __getattr__(self, name):
+        if name not in ("Xv", "yv", "mv", "nv", "zv") or "_val" not in self.__dict__: raise AttributeError(name)
+        model, data, split, W = self._val
+        self.Xv, self.yv, self.mv, self.nv = model.padded(data, split)
+        self.zv = torch.einsum("knp,kp->kn", self.Xv, W)
+        return self.__dict__[name]
 
 STATIONARY_TOL = 1e-6
 
@@ -142,6 +161,15 @@ def _chunks(rows: int, per_row: int, progress: bool = False, what: str = "scores
     c = max(1, CHUNK_SCORES // max(per_row, 1))
     return tqdm(range(0, rows, c), desc=what, disable=not progress, unit="chunk"), c
 
+def _take(t: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Rows `targets` of `t`: a view when they are consecutive and ascending (every target: no copy of the training data,
+    which as a gathered copy cost a fresh 40 MB and 25 of a 200 ms call at K = 100 x 1,000), else a gathered copy."""
+    T = len(targets)
+    if T == 0: return t[targets]
+    t0 = int(targets[0])
+    if bool((targets == torch.arange(t0, t0 + T, device=targets.device)).all()): return t[t0:t0 + T]
+    return t[targets]
+
 def _first_order_exact(s, targets: torch.Tensor, part: str = "total", out=None, progress: bool = False) -> torch.Tensor:
     """Proposition 1 with the exact solver for the targets `targets`: with X^B_li = B_l^T A_l^{-1} x_li and
     a_k = A_k^{-1} q_k, Delta[k, l, i] = (l'_li / n_l) (X^B_li . u^(k)_gamma - delta_lk x_li . a_k). One product per chunk
@@ -153,7 +181,7 @@ def _first_order_exact(s, targets: torch.Tensor, part: str = "total", out=None, 
     a, u_s = _target_parts(S, s.q, targets=targets)
     by_points = len(targets) > n_max                                               # X^B costs less than the task blocks
     if by_points and part != "direct": XB = torch.bmm(s.Xd, S.AinvB).view(K * n_max, -1).T      # (q, K n)
-    xa = torch.einsum("knp,kp->kn", s.Xd[targets], a)                              # x_ki . a_k for the targets' own points
+    if part != "shared": xa = torch.einsum("knp,kp->kn", _take(s.Xd, targets), a)   # x_ki . a_k for the targets' own points
     scale = nan_pad(s.d1 / s.n[:, None], s.mask)
     steps, c = _chunks(len(targets), K * n_max, progress)
     for t0 in steps:
@@ -193,7 +221,7 @@ def _newton_general(model, s, targets, out=None):
     keeps memory at T m n (not K T m n)."""
     S = s.solver
     a, u, coef = _newton_columns(s)
-    XvAinvB = torch.einsum("kmp,kpq->kmq", s.Xv[targets], S.AinvB[targets])
+    XvAinvB = torch.einsum("kmp,kpq->kmq", _take(s.Xv, targets), _take(S.AinvB, targets))
     D = _output(s, out, len(targets))
     own = {int(k): j for j, k in enumerate(targets)}
     zv, yv, mv, nv, V = s.zv[targets, :, None], s.yv[targets, :, None], s.mv[targets, :, None], s.nv[targets, None], s.V[targets, None]
@@ -291,41 +319,58 @@ class MTIF:
     derivatives; its methods score any target from that state: one target is one row of the product (1/K of the
     flops, though it still reads every training point once). It
     refuses to answer once the model is refitted or the data changed in place. `solver`: an approximate inverse-Hessian
-    solver (chapter 22) for first-order total scores."""
+    solver (chapter 22) for first-order total scores. `split` is the split scored by default; every method takes
+    `split=` to score another (its validation terms are gathered on first use; the factorization is shared)."""
     def __init__(self, model: MultitaskGLM, data: MultitaskData, split: str = "val", solver=None):
         self.model, self.data, self.split, self.approx = model, data, split, solver is not None
         self.s = _prepare(model, data, split, solver)
-        self._seen = [(t, t._version) for t in self._tensors()]
-    def _tensors(self):
-        return [self.model.W_, self.model.gamma_] + [t for pair in self.data.train + self.data.split(self.split) for t in pair]
+        self._states = {split: self.s}
+        self._seen = self._stamps([self.model.W_, self.model.gamma_] + [t for pair in data.train for t in pair])
+        self._seen_splits = {split: self._stamps(self._split_tensors(split))}
+    @staticmethod
+    def _stamps(tensors): return [(t, t._version) for t in tensors]
+    def _split_tensors(self, split): return [t for pair in self.data.split(split) for t in pair]
     def _check_fresh(self):
-        now = self._tensors()
-        if len(now) != len(self._seen) or any(t is not u or t._version != v for t, (u, v) in zip(now, self._seen)):
+        def stale(now, seen): return len(now) != len(seen) or any(t is not u or t._version != v for t, (u, v) in zip(now, seen))
+        if stale([self.model.W_, self.model.gamma_] + [t for pair in self.data.train for t in pair], self._seen) or \
+                any(stale(self._split_tensors(sp), seen) for sp, seen in self._seen_splits.items()):
             raise ValueError("the model was refitted or the data changed since this MTIF was prepared: prepare a new MTIF")
-    def _scores(self, targets, method, part, out=None, progress=False):
-        _check_part(method, part, self.approx); self._check_fresh()
-        targets = torch.as_tensor(targets, device=self.s.Xd.device)
-        if method == "first_order": return _first_order_data(self.s, targets, part, out, progress)
-        if isinstance(self.model, MultitaskRidge): return _newton_ridge(self.s, targets, out, progress)
-        if type(self.model).loss is MultitaskLogistic.loss: return _newton_logistic(self.s, targets, out, progress)
-        return _newton_general(self.model, self.s, targets, out)
+    def _state(self, split: str | None = None):
+        "The prepared state of `split` (default: the object's): another split shares the factorization, with its own q and V."
+        self._check_fresh()
+        split = self.split if split is None else split
+        if split not in self._states:
+            self.data.split(split)                                           # an unknown name raises here
+            s = copy.copy(self.s)
+            for k in ("Xv", "yv", "mv", "nv", "zv"): s.__dict__.pop(k, None)
+            s.q, s.V = _validation_terms(self.model, self.data, split)
+            s._val = (self.model, self.data, split, self.model.W_)
+            self._states[split], self._seen_splits[split] = s, self._stamps(self._split_tensors(split))
+        return self._states[split]
+    def _scores(self, targets, method, part, out=None, progress=False, split=None):
+        _check_part(method, part, self.approx); s = self._state(split)
+        targets = torch.as_tensor(targets, device=s.Xd.device)
+        if method == "first_order": return _first_order_data(s, targets, part, out, progress)
+        if isinstance(self.model, MultitaskRidge): return _newton_ridge(s, targets, out, progress)
+        if type(self.model).loss is MultitaskLogistic.loss: return _newton_logistic(s, targets, out, progress)
+        return _newton_general(self.model, s, targets, out)
 
-    def data_influence_all(self, method: str = "first_order", part: str = "total", out=None, progress: bool = False) -> torch.Tensor:
+    def data_influence_all(self, method: str = "first_order", part: str = "total", out=None, progress: bool = False, *,
+                           split: str | None = None) -> torch.Tensor:
         """Predicted Delta_k^{li} for every target k and training point (l, i): `(K, K, n_max)`, NaN at padding. `out`: a
         contiguous float64 array of that shape to write into (`torch.from_file` streams the scores to disk)."""
-        return self._scores(range(self.s.K), method, part, out, progress)
+        return self._scores(range(self.s.K), method, part, out, progress, split)
 
-    def data_influence(self, target: int, method: str = "first_order", part: str = "total") -> list:
+    def data_influence(self, target: int, method: str = "first_order", part: str = "total", *, split: str | None = None) -> list:
         "Predicted Delta_target^{li}: a list of K tensors, entry l of shape (n_l,). Positive = harmful to `target`."
-        D = self._scores([check_target(target, self.s.K)], method, part)[0]
+        D = self._scores([check_target(target, self.s.K)], method, part, split=split)[0]
         return [D[l, :n] for l, n in enumerate(self.data.sizes("train"))]
 
-    def task_influence(self, method: str = "first_order") -> torch.Tensor:
+    def task_influence(self, method: str = "first_order", *, split: str | None = None) -> torch.Tensor:
         "Predicted Delta_k^l as a `(K, K)` tensor, entry [k, l]: effect on task k of removing task l (diagonal NaN)."
         _check_method(method)
         if self.approx and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
-        self._check_fresh()
-        s, model = self.s, self.model
+        s, model, split = self._state(split), self.model, self.split if split is None else split
         d = model.gamma_.shape[-1]
         if method == "first_order":
             h = 2 * model.lam_[:, None] * (model.gamma_ - model.W_[:, :d])               # grad_gamma L_l at w-hat
@@ -335,17 +380,17 @@ class MTIF:
         active = 1 - torch.eye(K, dtype=s.Xd.dtype, device=s.Xd.device)                # row l: task l left out
         W, g, _ = model.newton(*s.args[:5], active, model.W_.expand(K, *model.W_.shape), model.gamma_.expand(K, d),
                                max_iter=1, line_search=False, exact=False)
-        return (s.V[:, None] - model.split_losses(self.data, self.split, W=W).T).fill_diagonal_(float("nan"))
+        return (s.V[:, None] - model.split_losses(self.data, split, W=W).T).fill_diagonal_(float("nan"))
 
 def prepared(model: MultitaskGLM, data: MultitaskData, split: str = "val", solver=None) -> MTIF:
-    """The `MTIF` of `(model, data, split)` that the one-shot functions use: kept on the model (one at a time) and used
-    again while it is fresh, so that calling `data_influence(model, data, k)` target after target costs one row of the
-    product each, not a preparation each; prepared again after a refit or an in-place change of the data (the stamps
-    `MTIF` checks). It holds the factorization and a reference to `data` while the model lives. An approximate `solver`
-    is never cached."""
+    """The `MTIF` of `(model, data)` that the one-shot functions use: kept on the model (one at a time) and used again
+    while it is fresh, for any split, so that calling `data_influence(model, data, k)` target after target costs one
+    row of the product each, not a preparation each; prepared again after a refit or an in-place change of the data
+    (the stamps `MTIF` checks). It holds the factorization and a reference to `data` while the model lives. An
+    approximate `solver` is never cached."""
     if solver is not None: return MTIF(model, data, split, solver)
     hit = model.__dict__.get("_prepared_")
-    if hit is not None and hit.data is data and hit.split == split:
+    if hit is not None and hit.data is data:
         try: hit._check_fresh(); return hit
         except ValueError: pass
     model._prepared_ = None                          # the stale one goes before the new one is made (peak memory)
@@ -354,9 +399,9 @@ def prepared(model: MultitaskGLM, data: MultitaskData, split: str = "val", solve
 
 def data_influence_all(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
                        part: str = "total", solver=None, out=None, progress: bool = False) -> torch.Tensor:
-    "`prepared(model, data, split, solver).data_influence_all(method, part, out, progress)`: every score of every target."
+    "`prepared(model, data, split, solver).data_influence_all(method, part, out, progress, split=split)`: every score of every target."
     _check_part(method, part, solver is not None)
-    return prepared(model, data, split, solver).data_influence_all(method, part, out, progress)
+    return prepared(model, data, split, solver).data_influence_all(method, part, out, progress, split=split)
 
 # %% ../nbs/03_influence.ipynb #a50936f1
 from fastcore.basics import patch
@@ -369,14 +414,15 @@ def __repr__(self: MTIF):
 # %% ../nbs/03_influence.ipynb #be1c13e8
 def data_influence(model: MultitaskGLM, data: MultitaskData, target: int, split: str = "val",
                    method: str = "first_order", part: str = "total", solver=None) -> list:
-    """`prepared(model, data, split, solver).data_influence(target, method, part)`: a list of K tensors, entry l of shape
-    (n_l,). Positive = harmful to `target`. The preparation is kept on the model, so a loop over targets pays it once."""
+    """`prepared(model, data, split, solver).data_influence(target, method, part, split=split)`: a list of K tensors,
+    entry l of shape (n_l,). Positive = harmful to `target`. The preparation is kept on the model, so a loop over
+    targets pays it once."""
     target = check_target(target, data.K); _check_part(method, part, solver is not None)
-    return prepared(model, data, split, solver).data_influence(target, method, part)
+    return prepared(model, data, split, solver).data_influence(target, method, part, split=split)
 
 def task_influence(model: MultitaskGLM, data: MultitaskData, split: str = "val", method: str = "first_order",
                    solver=None) -> torch.Tensor:
-    "`prepared(model, data, split, solver).task_influence(method)`: Delta_k^l as `(K, K)`, entry [k, l] (diagonal NaN)."
+    "`prepared(model, data, split, solver).task_influence(method, split=split)`: Delta_k^l as `(K, K)`, entry [k, l] (diagonal NaN)."
     _check_method(method)
     if solver is not None and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
-    return prepared(model, data, split, solver).task_influence(method)
+    return prepared(model, data, split, solver).task_influence(method, split=split)

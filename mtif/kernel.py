@@ -127,10 +127,11 @@ class KernelMTIF(ProjectedMTIF):
     `agreement()` as `ProjectedMTIF` with the identity projection, in float64. Memory: about 3 N^2 doubles per model
     while scoring, and N times the per-sample gradient size of the convolutions while the Gram matrix is built."""
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", hessian: str = "trak", damping: float = 0.0,
-                 relative_damping: float = 1.0, batch_size: int = 256, progress: bool = True, ensemble: str = "normalized"):
+                 relative_damping: float = 1.0, batch_size: int = 256, progress: bool = True, ensemble: str = "normalized",
+                 split: str = "val"):
         super().__init__(models, data, task_type, proj_dim=1, kind="identity", hessian=hessian, damping=damping,
                          batch_size=batch_size, dtype=torch.float64, progress=progress, relative_damping=relative_damping,
-                         ensemble=ensemble)
+                         ensemble=ensemble, split=split)
         self._kernels, self._dots, self._rows = {}, {}, (None, None)
 
     def __repr__(self):

@@ -46,13 +46,14 @@ class MultitaskGLM:
     def design(self, X: torch.Tensor) -> torch.Tensor:
         "The design vector x~: x itself, or (x, 1) with an intercept."
         return torch.cat([X, torch.ones_like(X[..., :1])], -1) if self.intercept else X
-    def padded(self, data: MultitaskData, split: str = "train"):
-        "Design `X~ (K, n, p)`, targets `y (K, n)`, `mask (K, n)` and sizes `n (K,)` of a split, in float64."
-        sp = data.split(split)
+    def padded(self, data: MultitaskData, split: str = "train", tasks: slice = slice(None)):
+        """Design `X~ (K, n, p)`, targets `y (K, n)`, `mask (K, n)` and sizes `n (K,)` of a split, in float64; `tasks`: a
+        slice of the tasks (default all), padded to its own longest task."""
+        whole = data.split(split); sp = whole[tasks]
         X, y, mask, n = pad_tasks(sp, dtype=torch.float64)
         try: self.check_targets(y.flatten(), split)                   # once for all tasks (padding is a valid label)...
         except ValueError:                                              # ...and per task to name the one at fault
-            for k, (_, yk) in enumerate(sp): self.check_targets(yk, f"{split}[{k}]")
+            for k, (_, yk) in zip(range(len(whole))[tasks], sp): self.check_targets(yk, f"{split}[{k}]")
             raise
         return self.design(X), y, mask, n
     def lam_vector(self, K: int, like: torch.Tensor) -> torch.Tensor:
@@ -121,9 +122,10 @@ def abs_moment(d1: torch.Tensor, Xd: torch.Tensor) -> torch.Tensor:
     return torch.cat([(d1[..., k, None, :].abs() @ Xd[k].abs())[..., 0, :] for k in _task_steps(K, n * p)], -2)
 
 @patch
-def _parts(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma):
+def _parts(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, z=None):
+    "The margins `z` (passed in where the caller has them: one pass over the data fewer), S theta - gamma, weights."
     d = gamma.shape[-1]
-    z = torch.einsum("knp,...kp->...kn", Xd, W)
+    if z is None: z = torch.einsum("knp,...kp->...kn", Xd, W)
     r = W[..., :d] - gamma[..., None, :]                     # S theta_k - gamma
     return z, r, sig * active[..., None] / n[:, None], lam * active
 @patch
@@ -131,9 +133,10 @@ def objective(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma):
     z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
     return (c * self.loss(z, y)).sum((-1, -2)) + (la * (r ** 2).sum(-1)).sum(-1)
 @patch
-def gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, scale: bool = False):
-    "Gradient `(g_W, g_gamma)`; with `scale=True` also the size its terms have before they cancel (for relative stationarity)."
-    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
+def gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, scale: bool = False, z=None):
+    """Gradient `(g_W, g_gamma)`; with `scale=True` also the size its terms have before they cancel (for relative
+    stationarity). `z`: the margins x~ . theta_k, if the caller has them."""
+    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma, z)
     d1 = c * self.dloss(z, y)
     gW = torch.einsum("...kn,knp->...kp", d1, Xd)
     pen = 2 * la[..., None] * r
@@ -144,17 +147,17 @@ def gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, scale: bo
     gW[..., :r.shape[-1]] += pen
     return (gW, -pen.sum(-2), size) if scale else (gW, -pen.sum(-2))
 @patch
-def relative_gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma) -> torch.Tensor:
+def relative_gradient(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, z=None) -> torch.Tensor:
     """Stationarity of `(W, gamma)`: the largest gradient entry over the largest sum of the absolute terms it adds up
     (per-sample gradients; 2 lam theta and 2 lam gamma), 0 when all vanish. Rounding error alone leaves about 1e-16 at
     an exact minimizer; another data set or an unconverged fit gives 1e-3 to 1. Batched."""
-    return self._relative(*self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True))
+    return self._relative(*self.gradient(Xd, y, sig, n, lam, active, W, gamma, scale=True, z=z))
 
 
 # %% ../nbs/02_linear_models.ipynb #a83250a3
 @patch
-def blocks(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma) -> BlockHessian:
-    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma)
+def blocks(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, z=None) -> BlockHessian:
+    z, r, c, la = self._parts(Xd, y, sig, n, lam, active, W, gamma, z)
     p, d = Xd.shape[-1], gamma.shape[-1]
     eye_d = torch.eye(p, d, dtype=W.dtype, device=W.device)        # S^T
     A = weighted_gram(Xd, c * self.d2loss(z, y))                  # X^T diag(w) X per task
@@ -206,7 +209,8 @@ def newton(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, max_iter=No
     it, stalled, best, since, polished = 0, False, float("inf"), 0, False
     self._last_solver = None
     for it in range(max_iter):
-        gW, gg, *size = self.gradient(*args, W, gamma, scale=exact)
+        z = torch.einsum("knp,...kp->...kn", Xd, W)                    # the margins, shared by the gradient and the blocks
+        gW, gg, *size = self.gradient(*args, W, gamma, scale=exact, z=z)
         if exact:
             rel = self._relative(gW, gg, size[0]).max().item()
             if rel <= self.tol:             # converged; one more (quadratically convergent) step reaches float64's floor
@@ -215,7 +219,7 @@ def newton(self: MultitaskGLM, Xd, y, sig, n, lam, active, W, gamma, max_iter=No
             best, since = (rel, 0) if rel < best / 2 else (best, since + 1)
             if since >= 5: stalled = True; break          # rounding error, not the iteration, limits the gradient now
         try:
-            solver = BlockSolver(self.blocks(*args, W, gamma), remedy=self.REMEDY, check_condition=False)
+            solver = BlockSolver(self.blocks(*args, W, gamma, z=z), remedy=self.REMEDY, check_condition=False)
             dW, dg = solver.solve(-gW, -gg)
             if W.ndim == 2: self._last_solver = solver          # one problem (a fit, not a batch of refits): kept for fit()
         except NotPositiveDefiniteError as e: raise self._not_pd(e, it, W, lam, Xd, sig, n) from None

@@ -79,7 +79,7 @@ def regime_cell(decay: float, width: int, seed: int, lengths=(5, 20, 80, 300)) -
         gnorm = torch.cat([p.grad.flatten() for p in m.parameters()]).norm().item()
         rho = decay + 1e-4
         t1 = time.perf_counter()
-        est = {"exact Hessian": dense_gn_mtif(m, data, "exact", rho=rho)[1], "Gauss-Newton": dense_gn_mtif(m, data, "gn", rho=rho)[1],
+        est = {"exact Hessian": dense_gn_mtif(m, data, "exact", damping=rho)[1], "Gauss-Newton": dense_gn_mtif(m, data, "gn", damping=rho)[1],
                "projected, m=64": ProjectedMTIF(m, data, proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False).task_influence()}
         t_mtif = time.perf_counter() - t1
         warm = warm_start_loto(m, data, epochs=max(5, E // 4), seed=0, **kw)[-1]
@@ -136,8 +136,8 @@ def converged_cell(decay: float, width: int, seed: int, adam_epochs: int = 300) 
         ml = copy.deepcopy(m); ml.train(); polish(ml, data, decay, weights=[1 - eps * (k == l) for k in range(K)]); ml.eval()
         lin[:, l] = (V - evaluate(ml, data, "val")["loss"]) / eps
     for A in (warm, cold, lin): A.fill_diagonal_(float("nan"))
-    est = {"exact Hessian": dense_gn_mtif(m, data, "exact", rho=decay)[1] if lm > 0 else None,
-           "Gauss-Newton": dense_gn_mtif(m, data, "gn", rho=decay + 1e-4)[1]}
+    est = {"exact Hessian": dense_gn_mtif(m, data, "exact", damping=decay)[1] if lm > 0 else None,
+           "Gauss-Newton": dense_gn_mtif(m, data, "gn", damping=decay + 1e-4)[1]}
     off = ~torch.eye(K, dtype=torch.bool)
     base = dict(params=sum(p.numel() for p in m.parameters()), grad_norm=g, lam_min=lm, refit_grad_norm_max=max(gmax),
                 test_acc=evaluate(m, data, "test")["acc"].mean().item())
@@ -164,7 +164,7 @@ def agreement_cell(decay: float, width: int, seed: int, lengths=(5, 20, 80, 300)
         ms = [copy.deepcopy(i) for i in inits]
         for m, o in zip(ms, (0, 1)): train_mtl(m, data, epochs=E, seed=o, **kw)
         for name, hess in (("exact Hessian", "exact"), ("Gauss-Newton", "gn")):
-            Ta, Tb = (dense_gn_mtif(m, data, hess, rho=rho)[1] for m in ms)
+            Ta, Tb = (dense_gn_mtif(m, data, hess, damping=rho)[1] for m in ms)
             r = float(np.nanmean(per_target_spearman(Ta, Tb)))
             rows.append(dict(epochs=E, estimator=name, check="two models", agreement=r, reliability_of_2=two(r)))
         pkw = dict(proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False)

@@ -450,7 +450,7 @@ class ProjectedMTIF:
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
                  seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
                  projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0,
-                 workers: int | None = None, scheduler: str | None = None, ensemble: str = "normalized"):
+                 workers: int | None = None, scheduler: str | None = None, ensemble: str = "normalized", split: str = "val"):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")
         for m in self.models:
@@ -462,7 +462,7 @@ class ProjectedMTIF:
                 if not torch.isfinite(prm).all():
                     raise ValueError(f"model {i}: parameter {name} contains NaN or inf ({int((~torch.isfinite(prm)).sum())} entries): "
                                      "its training diverged; retrain it (train_mtl stops at the first non-finite loss)")
-        for split in ("train", "val", "test"): check_task_labels(self.models[0], data, split, task_type)
+        for sp in ("train", "val", "test"): check_task_labels(self.models[0], data, sp, task_type)
         train = [t for pair in data.train for t in pair]
         for i, m in enumerate(self.models):
             stamp = getattr(m, "trained_on_", None)
@@ -484,6 +484,7 @@ class ProjectedMTIF:
         self.relative_damping = relative_damping
         if ensemble not in ENSEMBLE_RULES: raise ValueError(f"ensemble must be one of {ENSEMBLE_RULES}, got {ensemble!r}")
         self.ensemble = ensemble
+        data.split(split); self.split = split                         # the split scored by default (an unknown name raises)
         self.projection, self.dtype, self.progress, self.workers, self.scheduler = projection, dtype, progress, workers, scheduler
         self._features, self._solvers, self._featurizers = {}, {}, {}
 
@@ -550,44 +551,56 @@ def _scores(self: ProjectedMTIF, split: str, theta_l: bool = True, block_damping
     return D, T
 
 @patch
-def scores(self: ProjectedMTIF, split: str = "val"):
+def _split(self: ProjectedMTIF, split: str | None) -> str:
+    "`split`, or the object's default split when None (as `MTIF`: the constructor names it, every method can override it)."
+    return self.split if split is None else split
+
+@patch
+def scores(self: ProjectedMTIF, split: str | None = None):
     "Data-level `(K, K, n_max)` and task-level `(K, K)` scores in one pass, combined over the ensemble."
-    return self._scores(split)
+    return self._scores(self._split(split))
 
 @patch
 def task_influence_variant(self: ProjectedMTIF, theta_l: bool = True, block_damping: bool = True, ensemble: str | None = None,
-                           split: str = "val") -> torch.Tensor:
+                           split: str | None = None) -> torch.Tensor:
     """Task-level scores with a fix of Eq. 13 undone, to compare with records made before it: `theta_l=False` drops task
     l's own-head gradient, `block_damping=False` pools the relative damping over all blocks, `ensemble="mean"` averages the
     models' raw scores (the rule before `combine_ensemble`). Same features; the object's own settings are unchanged."""
-    return self._scores(split, theta_l, block_damping, ensemble)[1]
+    return self._scores(self._split(split), theta_l, block_damping, ensemble)[1]
 
 @patch
-def data_influence_all(self: ProjectedMTIF, split: str = "val", topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
+def data_influence_all(self: ProjectedMTIF, split: str | None = None, topk: int | None = None, threshold: float | None = None) -> torch.Tensor:
     "Predicted Delta_k^{li} for every target k and training point: `(K, K, n_max)`, NaN at padding."
-    D = self._scores(split)[0]
+    D = self._scores(self._split(split))[0]
     return sparsify(D, topk, threshold) if (topk is not None or threshold is not None) else D
 
 @patch
-def data_influence(self: ProjectedMTIF, target: int, split: str = "val", **kw) -> list:
+def data_influence(self: ProjectedMTIF, target: int, split: str | None = None, **kw) -> list:
     "Predicted Delta_target^{li}: a list of K tensors (n_l,). Positive = harmful to `target`."
     check_target(target, self.data.K)
     D = self.data_influence_all(split, **kw)[target]
     return [D[l, :n] for l, n in enumerate(self.data.sizes("train"))]
 
 @patch
-def task_influence(self: ProjectedMTIF, split: str = "val") -> torch.Tensor:
+def task_influence(self: ProjectedMTIF, split: str | None = None) -> torch.Tensor:
     "Predicted Delta_k^l `(K, K)`, diagonal NaN."
-    return self._scores(split)[1]
+    return self._scores(self._split(split))[1]
 
 
 # %% ../nbs/09_trak.ipynb #23
-def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float = 1e-6, split: str = "val", theta_l: bool = True):
+def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", damping: float = 1e-6, split: str = "val", theta_l: bool = True,
+                  rho: float | None = None):
     """Dense reference for `ProjectedMTIF` with the identity projection on a tiny binary-task model: `(D (K, K, n_max), T (K, K))`.
     `hessian`: "trak" or "gn" (Gauss-Newton, as `ProjectedMTIF`), or "exact": the true Hessian of the summed task losses
     (`torch.func.hessian`, with the curvature of the network itself), to measure what the Gauss-Newton approximation
-    costs. `rho`: added to the diagonal (a weight decay w of the trainer adds w). `theta_l=False` drops the theta_l part
-    of task l's gradient from T (what the package computed before Eq. 13 was followed), to show what that costs."""
+    costs. `damping`: added to the diagonal, an absolute value as everywhere in mtif (a weight decay w of the trainer
+    adds w); `rho` is its former name (deprecated: a `FutureWarning`). `theta_l=False` drops the theta_l part of task l's
+    gradient from T (what the package computed before Eq. 13 was followed), to show what that costs."""
+    if rho is not None:
+        warnings.warn("dense_gn_mtif(rho=) is now dense_gn_mtif(damping=): the same absolute value added to the diagonal",
+                      FutureWarning, stacklevel=2)
+        damping = rho
+    damping = check_scalar(damping, "damping", low=0)
     if hessian not in ("trak", "gn", "exact"): raise ValueError(f"hessian must be 'trak', 'gn' or 'exact', got {hessian!r}")
     names, params = zip(*model.named_parameters())
     shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
@@ -602,7 +615,7 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
             out.append((torch.func.jacrev(margins)(w0, X, y, k), torch.sigmoid(-margins(w0, X, y, k))))
         return out
     tr, va, K = grads("train"), grads(split), data.K
-    H = rho * torch.eye(len(w0), dtype=w0.dtype, device=w0.device)
+    H = damping * torch.eye(len(w0), dtype=w0.dtype, device=w0.device)
     if hessian == "exact":
         parts = [(X.to(w0.device), y.to(w0.device, w0.dtype), k) for k, (X, y) in enumerate(data.train)]
         H += torch.func.hessian(lambda w: sum(torch.nn.functional.softplus(-margins(w, X, y, k)).mean() for X, y, k in parts))(w0)
@@ -624,7 +637,7 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", rho: float 
 RELIABILITY_MIN = 0.5   # below it, most of what the ensemble's scores rank is particular to the models drawn
 
 @patch
-def agreement(self: ProjectedMTIF, split: str = "val") -> dict:
+def agreement(self: ProjectedMTIF, split: str | None = None) -> dict:
     """How much of the task-level scores the ensemble's M >= 2 models share: `pairs` (a list of `(i, j, r_ij)`, r the mean
     over targets of the per-target Spearman between models i and j), `mean` (r bar), `reliability` (Spearman-Brown,
     M r / (1 + (M - 1) r)), `models` (M), `per_model` (each model's own task-level scores, a list of (K, K)), and
@@ -634,7 +647,7 @@ def agreement(self: ProjectedMTIF, split: str = "val") -> dict:
     M = len(self.models)
     if M < 2: raise ValueError("agreement needs an ensemble of at least two independently trained models (another "
                                "initialization and data order); with one model there is nothing to compare")
-    per_model = self._model_scores(split)[1]
+    per_model = self._model_scores(self._split(split))[1]
     Ts = [T.cpu().numpy() for T in per_model]
     pairs = [(i, j, float(np.nanmean(per_target_spearman(Ts[i], Ts[j])))) for i in range(M) for j in range(i + 1, M)]
     r = float(np.mean([p[2] for p in pairs]))

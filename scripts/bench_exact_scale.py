@@ -135,11 +135,19 @@ def main():
     ap.add_argument("--before", required=True, help="a checkout of the code before the change")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "figures" / "bench_exact_scale.csv"))
+    ap.add_argument("--only", nargs="+", metavar="KIND:K", help="run only these cases (e.g. ridge:100); the committed "
+                    "CSV holds every case, so --only needs another --out")
     a = ap.parse_args()
+    cases = CASES
+    if a.only:
+        if Path(a.out).resolve() == (ROOT / "figures" / "bench_exact_scale.csv").resolve():
+            ap.error("--only writes a partial table: give it another --out than the committed CSV")
+        cases = [c for c in CASES if f"{c['kind']}:{c['K']}" in a.only]
+        if not cases: ap.error(f"--only {a.only} matches no case; cases: {[c['kind'] + ':' + str(c['K']) for c in CASES]}")
     import numpy as np
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case in CASES:
+        for case in cases:
             before = {} if case.get("new_only") else run(Path(a.before).resolve(), case, a.reps, f"{tmp}/before")
             after = run(ROOT, case, a.reps, f"{tmp}/after")
             tag = (f"block solve K={case['K']} p={case['p']} q={case['q']} r={case['r']}" if case["kind"] == "block_solve" else

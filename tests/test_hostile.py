@@ -157,16 +157,36 @@ def test_zero_features_named():
     X, y = torch.zeros(6, 0), torch.zeros(6)
     with pytest.raises(ValueError, match=r"train\[0\]: X has 0 feature\(s\)"): MultitaskData([(X, y)] * 2, [(X, y)] * 2, [(X, y)] * 2)
 
-def test_readme_damping_statement_matches_the_code():
+def test_damping_vocabulary_matches_the_code_and_running_md():
     from mtif.selection import NetLearner
-    from mtif.trak import projected_solver
-    text = (ROOT / "RUNNING.md").read_text()           # the README points there for damping
-    default = lambda f, p: inspect.signature(f).parameters[p].default
-    assert default(NetLearner, "relative_damping") == 1.0 and "`NetLearner`" in text and "uses `relative_damping=1.0` by default" in text
+    from mtif.trak import projected_solver, dense_gn_mtif
+    from mtif.kernel import KernelMTIF, KERNEL_DEFAULTS
+    from mtif.approx import LiSSASolver, PCGSolver, BlockDiagonalSolver
+    from mtif.hessian import BlockSolver
+    text = " ".join((ROOT / "RUNNING.md").read_text().split())           # the README points there for damping
+    params = lambda f: inspect.signature(f).parameters
+    default = lambda f, p: params(f)[p].default
+    for f in (BlockSolver, BlockDiagonalSolver, PCGSolver, LiSSASolver, projected_solver, ProjectedMTIF, KernelMTIF, NetLearner,
+              dense_gn_mtif):                                             # one vocabulary: no third name for damping
+        names = {p for p in params(f) if "damp" in p or p == "rho"}
+        assert names and names <= {"damping", "relative_damping", "rho"}, (f, names)
+        assert "rho" not in names or f is dense_gn_mtif
+    assert default(dense_gn_mtif, "rho") is None                         # kept only as the deprecated alias of damping
+    assert "One damping vocabulary" in text and "`LiSSASolver(damping=)` meant the fraction of `scale`" in text
+    assert default(NetLearner, "relative_damping") == 1.0 and KERNEL_DEFAULTS["relative_damping"] == 1.0
+    assert "`NetLearner` and `network_influence`, use `relative_damping=1.0`" in text
     assert default(ProjectedMTIF, "damping") == 0 and default(ProjectedMTIF, "relative_damping") == 0
-    assert default(projected_solver, "damping") == 0 and "undamped by default (`damping=0`, `relative_damping=0`)" in text
-    assert "damping" not in inspect.signature(task_influence).parameters and "The exact path never damps" in text
-    assert "Nothing is damped unless you pass" not in text
+    assert default(projected_solver, "damping") == 0 and "`ProjectedMTIF` and `projected_solver` are undamped" in text
+    assert "damping" not in params(task_influence) and "The exact path never damps" in text
+
+def test_attributors_share_one_method_shape():
+    "MTIF, ProjectedMTIF and KernelMTIF: the constructor names the default split, every query method can override it."
+    from mtif.kernel import KernelMTIF
+    from mtif.influence import MTIF
+    for cls in (MTIF, ProjectedMTIF, KernelMTIF):
+        assert inspect.signature(cls).parameters["split"].default == "val", cls
+        for meth in ("data_influence_all", "data_influence", "task_influence"):
+            assert inspect.signature(getattr(cls, meth)).parameters["split"].default is None, (cls, meth)
 
 def test_reproduce_prints_failed_not_stale(tmp_path):
     nbs, figs = tmp_path / "nbs", tmp_path / "figures"; nbs.mkdir(); figs.mkdir()

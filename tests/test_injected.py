@@ -17,7 +17,7 @@ BUGS = {
     "10% change of the shared Hessian block": ("hessian.py", "A, C = H.A, H.C\n", "A, C = H.A, 1.1 * H.C\n", ["01_block_hessian", "05_synthetic"]),
     "off-by-one in the LOTO loop": ("retrain.py", "active = 1 - torch.eye(K, dtype=mask.dtype, device=mask.device)",
                                     "active = 1 - torch.eye(K, dtype=mask.dtype, device=mask.device).roll(1, 1)", ["04_retrain", "05_synthetic"]),
-    "sign flip of the network task-level score": ("trak.py", "    return self._scores(split)[1]\n", "    return -self._scores(split)[1]\n", ["09_trak"]),
+    "sign flip of the network task-level score": ("trak.py", "    return self._scores(self._split(split))[1]\n", "    return -self._scores(self._split(split))[1]\n", ["09_trak"]),
     "task-level network MTIF without the theta_l part of Eq. 13": ("trak.py", "T = block_task_scores(U, gs.sum(1) / nn, gh.sum(1) / nn if theta_l else None)",
                                                                  "T = block_task_scores(U, gs.sum(1) / nn, None)", ["09_trak"]),
 }
