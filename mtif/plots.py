@@ -46,23 +46,29 @@ def agreement_scatter(ax, truth, estimate, xlabel: str = "LOO (retrained)", ylab
 def relatedness_heatmaps(mats: dict, names=None, title: str = "", height: float = 3.0, ncols: int = 3):
     """One heat map per method (`mats`: name -> (K, K) matrix, rows targets k, columns sources l), each divided by its
     largest absolute entry so that all share the colour scale [-1, 1] (`HEATMAP`), at most `ncols` to a row (so that a
-    page of the book shows them at a readable size); the colour bar ends each row. Returns the figure."""
+    page of the book shows them at a readable size), with one colour bar for all of them in an axis of its own (so that
+    every panel keeps the same width). Returns the figure."""
     import matplotlib.pyplot as plt, seaborn as sns
     if not mats: raise ValueError("no matrices to draw")
     if int(ncols) < 1: raise ValueError(f"ncols must be at least 1, got {ncols}")
     lab = list(names) if names is not None else False
     n = len(mats); cols = min(n, int(ncols)); rows = -(-n // cols)
     fig, axs = plt.subplots(rows, cols, figsize=(height * cols + 0.8, rows * (height + (1.0 if lab else 0.3))), squeeze=False)
+    mesh = None
     for j, (ax, (m, R)) in enumerate(zip(axs.ravel(), mats.items())):
         R = np.asarray(R.cpu() if hasattr(R, "cpu") else R, dtype=float)
         if R.ndim != 2 or R.shape[0] != R.shape[1]: raise ValueError(f"{m}: a relatedness matrix must be square, got shape {R.shape}")
         v = np.nanmax(np.abs(R)) if np.isfinite(R).any() else 1.0
-        first, last = j % cols == 0, j % cols == cols - 1 or j == n - 1
-        sns.heatmap(R / (v if v > 0 else 1.0), ax=ax, vmin=-1, vmax=1, square=True, cbar=last, **HEATMAP,
-                    xticklabels=lab, yticklabels=lab if first else False, cbar_kws=dict(shrink=.8))
+        first = j % cols == 0
+        sns.heatmap(R / (v if v > 0 else 1.0), ax=ax, vmin=-1, vmax=1, square=True, cbar=False, **HEATMAP,
+                    xticklabels=lab, yticklabels=lab if first else False)
+        mesh = ax.collections[0]
         ax.tick_params(labelsize=6, length=0); ax.grid(False); ax.set_title(m, fontsize=9); ax.set_xlabel("source l", fontsize=8)
         if first: ax.set_ylabel("target k", fontsize=8)
     for ax in axs.ravel()[n:]: ax.set_visible(False)
     if title: fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    right = 1 - 1.0 / fig.get_figwidth()                         # an inch on the right for the colour bar and its labels
+    fig.tight_layout(rect=(0, 0, right, 1))
+    cax = fig.add_axes((right + 0.15 / fig.get_figwidth(), 0.25, 0.15 / fig.get_figwidth(), 0.5))
+    fig.colorbar(mesh, cax=cax).ax.tick_params(labelsize=7)
     return fig
