@@ -29,6 +29,7 @@ class BlockDiagonalSolver(InverseHVP):
     diagonal blocks `A_k`, `C` are kept exact (EK-FAC further approximates each by Kronecker factors), so
     `u_k = A_k^{-1} v_k`, `u_gamma = C^{-1} v_gamma`. `shared_blocks`: sizes that split `C` further into independent
     layers (their couplings dropped too), as a layer-wise method does inside the shared encoder."""
+    _repr_keys = ("damping",)
     def __init__(self, H: BlockHessian, damping: float = 0.0, shared_blocks: list[int] | None = None):
         self.K, self.p, self.q = _dims(H)
         self.H, self.damping = H, check_scalar(damping, "damping", low=0)
@@ -64,6 +65,7 @@ class PCGSolver(InverseHVP):
     at most 2q, so in exact arithmetic CG ends after at most 2q + 1 steps: exact in the limit. After `solve`,
     `n_iter_` and `residual_` (largest relative residual) say where it stopped; `ConvergenceWarning` if `tol` was not
     reached and `warn=True`."""
+    _repr_keys = ("max_iter", "tol", "damping")
     def __init__(self, H: BlockHessian, max_iter: int = 100, tol: float = 1e-10, damping: float = 0.0, warn: bool = True):
         self.K, self.p, self.q = _dims(H)
         self.H, self.damping, self.warn = H, check_scalar(damping, "damping", low=0), warn
@@ -229,6 +231,7 @@ class LiSSASolver(InverseHVP):
     largest relative residual `||v - (H + shift I) u|| / ||v||` against the full Hessian; `ConvergenceWarning` when it
     exceeds `tol` and `warn=True`. A run whose iterates outgrow the bound a convergent recursion obeys stops with
     `FloatingPointError` (the scale is too small)."""
+    _repr_keys = ("depth", "batch_size", "scale", "damping", "relative_damping", "repeats", "stratified", "seed")
     def __init__(self, model: MultitaskGLM, data: MultitaskData, depth: int = 1000, batch_size: int = 100, scale: float | None = None,
                  damping: float = 0.0, repeats: int = 1, stratified: bool = False, penalty: str = "per_sample", seed: int = 0,
                  n_probe: int = 20, progress: bool = False, tol: float = 0.1, warn: bool = True, relative_damping: float = 0.0):

@@ -83,8 +83,13 @@ def block_gradient(task_objective, W: torch.Tensor, gamma: torch.Tensor, task_ar
 # %% ../nbs/01_block_hessian.ipynb #7d3ee35b
 class InverseHVP:
     """What every inverse-Hessian solver shares (`BlockSolver` here, the approximations of chapter 22): dimensions `K, p, q` and `solve(v_tasks, v_shared)`
-    on block-shaped right-hand sides `(..., K, p[, r])`, `(..., q[, r])`; `solve_dense` for flat ones."""
+    on block-shaped right-hand sides `(..., K, p[, r])`, `(..., q[, r])`; `solve_dense` for flat ones. A solver prints
+    as its kind, dimensions and the settings its class names in `_repr_keys`."""
     K: int; p: int; q: int
+    _repr_keys: tuple = ()
+    def __repr__(self):
+        kw = "".join(f", {k}={v:g}" if isinstance(v, float) else f", {k}={v!r}" for k, v in ((k, getattr(self, k)) for k in self._repr_keys))
+        return f"{type(self).__name__}(K={self.K}, p={self.p}, q={self.q}{kw})"
     def _rhs(self, v_tasks, v_shared):
         "Validate the right-hand side; return it as matrices `(K, p, r)`, `(q, r)` and whether it was a vector."
         vec = v_tasks.ndim == 2
