@@ -22,7 +22,10 @@ def stats(nbs: dict):
         for i, s in enumerate(src):
             if not s.startswith("#| export"): continue
             nxt = next((t for t in src[i + 1:] if t.startswith("#| export") or not t.startswith("#|")), None)
-            rows.append(dict(nb=name, lines=s.count("\n") + 1, checked=nxt is not None and not nxt.startswith("#| export")))
+            code = [l for l in s.splitlines()[1:] if l.strip() and not l.lstrip().startswith("#")]
+            imports = all(l.startswith(("import ", "from ", " ", ")")) for l in code)      # an imports-only cell: nothing to test
+            rows.append(dict(nb=name, lines=s.count("\n") + 1, imports=imports,
+                             checked=nxt is not None and not nxt.startswith("#| export")))
     return rows
 
 if __name__ == "__main__":
@@ -31,6 +34,9 @@ if __name__ == "__main__":
     lines = [r["lines"] for r in rows]
     print(f"{len(rows)} export cells; lines: median {statistics.median(lines):.0f}, max {max(lines)}; "
           f"followed by a check or example: {sum(r['checked'] for r in rows)} ({sum(r['checked'] for r in rows) / len(rows):.0%})")
+    code = [r for r in rows if not r["imports"]]
+    print(f"without the {len(rows) - len(code)} imports-only cells: {sum(r['checked'] for r in code)} of {len(code)} "
+          f"({sum(r['checked'] for r in code) / len(code):.0%})")
     worst = {}
-    for r in rows: worst.setdefault(r["nb"], [0, 0]); worst[r["nb"]][0] += not r["checked"]; worst[r["nb"]][1] += 1
-    print("without a check after them, by chapter:", ", ".join(f"{n[:-6]} {a}/{b}" for n, (a, b) in sorted(worst.items(), key=lambda kv: -kv[1][0]) if a))
+    for r in code: worst.setdefault(r["nb"], [0, 0]); worst[r["nb"]][0] += not r["checked"]; worst[r["nb"]][1] += 1
+    print("code cells without a check after them, by chapter:", ", ".join(f"{n[:-6]} {a}/{b}" for n, (a, b) in sorted(worst.items(), key=lambda kv: -kv[1][0]) if a))
