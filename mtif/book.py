@@ -4,13 +4,14 @@
 
 # %% ../nbs/98_book.ipynb #a394a2ad
 from __future__ import annotations
-import json, os, re, shutil, sys, tempfile
+import inspect, json, os, re, shutil, sys, tempfile
 from pathlib import Path
+from fastcore.docments import ShowDocRenderer
 
 # %% auto #0
-__all__ = ['README_PAGES', 'BOOK_CSS', 'QUESTION', 'find_nbs', 'chapters', 'kernel_manager_class', 'chapter_kind', 'landing_page',
-           'api_page', 'tidy_stderr', 'tidy_for_reading', 'refresh_prose', 'same_code', 'quick_run_usable',
-           'book_chapters', 'build_book']
+__all__ = ['README_PAGES', 'BOOK_CSS', 'QUESTION', 'find_nbs', 'chapters', 'kernel_manager_class', 'chapter_kind',
+           'BookDocRenderer', 'landing_page', 'api_page', 'tidy_stderr', 'tidy_for_reading', 'refresh_prose',
+           'same_code', 'quick_run_usable', 'book_chapters', 'build_book']
 
 # %% ../nbs/98_book.ipynb #99cdf6b0
 def find_nbs(nbs: str | os.PathLike | None = None) -> Path:
@@ -69,6 +70,15 @@ def _module_of(nb: Path) -> str | None:
         m = re.match(r"#\|\s*default_exp\s+(\S+)", s)
         if c["cell_type"] == "code" and m: return m.group(1)
     return None
+
+# %% ../nbs/98_book.ipynb #59b522b7
+class BookDocRenderer(ShowDocRenderer):
+    """`show_doc`'s renderer for this book (`renderer` in settings.ini): the name as a heading, the signature as Python
+    (`class` for a class), then the docstring; no link to a source page (the chapter is the source)."""
+    def _repr_markdown_(self):
+        sig = str(self.dm).strip()
+        if inspect.isclass(self.sym): sig = re.sub(r"^def ", "class ", sig)
+        return f"{'#' * self.title_level} {self.nm}\n\n```python\n{sig}\n```\n\n{self.docs or ''}"
 
 # %% ../nbs/98_book.ipynb #82748505
 def landing_page(readme: str | os.PathLike, tour: bool = False) -> str:
