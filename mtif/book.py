@@ -133,8 +133,8 @@ def tidy_stderr(text: str) -> str:
 
 def tidy_for_reading(path: str | os.PathLike):
     """Prepare a chapter's notebook file for the book in place: hide nbdev's directive cells, drop papermill's injected
-    parameters (saying on the parameters cell what the page was run with), number the title by the chapter, and keep
-    of stderr only what `tidy_stderr` keeps."""
+    parameters (saying on the parameters cell what the page was run with), number the title by the chapter, show a
+    `show_doc` cell's reference card without its input (as nbdev does), and keep of stderr only what `tidy_stderr` keeps."""
     path = Path(path); nb = json.loads(path.read_text(encoding="utf-8"))
     ran_with = {k: v for k, v in nb.get("metadata", {}).get("papermill", {}).get("parameters", {}).items() if k != "fig_dir"}
     cells, titled = [], False
@@ -145,6 +145,7 @@ def tidy_for_reading(path: str | os.PathLike):
         if c["cell_type"] == "markdown" and not titled and src.startswith("# ") and re.match(r"\d\d_", path.stem):
             c["source"] = f"# {path.stem[:2]} · {src[2:]}"; titled = True
         if c["cell_type"] == "code" and src.lstrip().startswith(("#| default_exp", "#| hide")): tags.append("remove-cell")
+        elif c["cell_type"] == "code" and re.fullmatch(r"(from nbdev\.showdoc import show_doc\n)?show_doc\(\w+\)\s*", src): tags.append("remove-input")
         elif c["cell_type"] == "code" and src.startswith("#| export\n"): c["source"] = src[len("#| export\n"):]
         elif "parameters" in tags and ran_with:
             c["source"] = "# this page was run with " + ", ".join(f"{k}={v!r}" for k, v in ran_with.items()) + "\n" + src
