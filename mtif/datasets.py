@@ -104,6 +104,8 @@ def _read_column(path: Path, what: str) -> np.ndarray:
     return v
 
 # %% ../nbs/06_datasets.ipynb #d22507a2
+HAPT_FILE = "hapt/hapt_raw.npz"                       # UCI HAPT's raw recordings, from which HAR's features are rebuilt
+
 def read_har_labels(root=None):
     "Activity labels (1-6) and subject ids (1-30) of all 10,299 windows, train file rows first: `(activity, subject)`."
     d = har_dir(root)
@@ -204,7 +206,6 @@ def _tasks_from_groups(X, y, groups, fractions, seed, device, names, meta):
     return MultitaskData(**splits, names=[names(s) for s in ids], meta=dict(meta, groups=ids))
 
 # %% ../nbs/06_datasets.ipynb #d334db72
-HAPT_FILE = "hapt/hapt_raw.npz"
 HAR_FS, HAR_WINDOW, HAR_STEP = 50.0, 128, 64          # 50 Hz; 2.56 s windows; 50% overlap
 HAR_FEATURES_VERSION = "1"                            # part of the cache key: bump when the recipe changes
 
