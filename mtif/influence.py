@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_influence.ipynb #3
 from __future__ import annotations
-import copy, warnings
+import warnings
 from types import SimpleNamespace
 import torch
 from .data import MultitaskData
@@ -54,10 +54,8 @@ def _prepare(model: MultitaskGLM, data: MultitaskData, split: str, solver=None):
             raise ValueError(f"solver must have solve(v_tasks, v_shared) and dimensions (K, p, q) = {(data.K, Xd.shape[-1], model.d_)}, "
                              f"got {type(solver).__name__} with {dims}")
         check_solver_hessian(solver, model.blocks(*args, model.W_, model.gamma_, z=z))
-    q, V = _validation_terms(model, data, split)
     return _Prepared(Xd=Xd, y=y, mask=mask, n=n, args=args, solver=solver, z=z,
-                     d1=model.dloss(z, y) * mask, d2=model.d2loss(z, y) * mask, q=q, V=V, K=data.K,
-                     _val=(model, data, split, model.W_))
+                     d1=model.dloss(z, y) * mask, d2=model.d2loss(z, y) * mask, K=data.K).for_split(model, data, split)
 
 def _validation_terms(model: MultitaskGLM, data: MultitaskData, split: str):
     """q_k = grad of V_k wrt theta_k `(K, p)` and V_k `(K,)`, a few tasks at a time: the first-order scores need no
@@ -74,8 +72,15 @@ def _validation_terms(model: MultitaskGLM, data: MultitaskData, split: str):
 class _Prepared(SimpleNamespace):
     """What `_prepare` gathered. The padded validation split `Xv, yv, mv, nv` and its margins `zv`, which only the
     Newton step reads, are formed on first use (from the fitted `W` captured at preparation)."""
+    LAZY = ("Xv", "yv", "mv", "nv", "zv")
+    def for_split(self, model: MultitaskGLM, data: MultitaskData, split: str) -> "_Prepared":
+        "A copy scoring `split`: the same training state and factorization, that split's `q` and `V`."
+        s = _Prepared(**{k: v for k, v in vars(self).items() if k not in self.LAZY})
+        s.q, s.V = _validation_terms(model, data, split)
+        s._val = (model, data, split, model.W_)
+        return s
     def __getattr__(self, name):
-        if name not in ("Xv", "yv", "mv", "nv", "zv") or "_val" not in self.__dict__: raise AttributeError(name)
+        if name not in self.LAZY or "_val" not in self.__dict__: raise AttributeError(name)
         model, data, split, W = self._val
         self.Xv, self.yv, self.mv, self.nv = model.padded(data, split)
         self.zv = torch.einsum("knp,kp->kn", self.Xv, W)
@@ -325,30 +330,25 @@ class MTIF:
         self.model, self.data, self.split, self.approx = model, data, split, solver is not None
         self.s = _prepare(model, data, split, solver)
         self._states = {split: self.s}
-        self._seen = self._stamps([self.model.W_, self.model.gamma_] + [t for pair in data.train for t in pair])
-        self._seen_splits = {split: self._stamps(self._split_tensors(split))}
-    @staticmethod
-    def _stamps(tensors): return [(t, t._version) for t in tensors]
-    def _split_tensors(self, split): return [t for pair in self.data.split(split) for t in pair]
+        self._seen = {None: self._stamps(None), split: self._stamps(split)}    # the fit and training data; each split scored
+    def _tensors(self, split):
+        "The tensors a state depends on: the fitted parameters and the training data (`split` None), or a scored split."
+        if split is None: return [self.model.W_, self.model.gamma_] + [t for pair in self.data.train for t in pair]
+        return [t for pair in self.data.split(split) for t in pair]
+    def _stamps(self, split): return [(t, t._version) for t in self._tensors(split)]
     def _check_fresh(self):
-        def stale(now, seen): return len(now) != len(seen) or any(t is not u or t._version != v for t, (u, v) in zip(now, seen))
-        if stale([self.model.W_, self.model.gamma_] + [t for pair in self.data.train for t in pair], self._seen) or \
-                any(stale(self._split_tensors(sp), seen) for sp, seen in self._seen_splits.items()):
+        stale = lambda now, seen: len(now) != len(seen) or any(t is not u or t._version != v for t, (u, v) in zip(now, seen))
+        if any(stale(self._tensors(sp), seen) for sp, seen in self._seen.items()):
             raise ValueError("the model was refitted or the data changed since this MTIF was prepared: prepare a new MTIF")
-    def _state(self, split: str | None = None):
-        "The prepared state of `split` (default: the object's): another split shares the factorization, with its own q and V."
+    def _state(self, split: str):
+        "The prepared state of `split`: another split shares the factorization, with its own q and V (gathered once)."
         self._check_fresh()
-        split = self.split if split is None else split
         if split not in self._states:
-            self.data.split(split)                                           # an unknown name raises here
-            s = copy.copy(self.s)
-            for k in ("Xv", "yv", "mv", "nv", "zv"): s.__dict__.pop(k, None)
-            s.q, s.V = _validation_terms(self.model, self.data, split)
-            s._val = (self.model, self.data, split, self.model.W_)
-            self._states[split], self._seen_splits[split] = s, self._stamps(self._split_tensors(split))
+            self._states[split] = self.s.for_split(self.model, self.data, split)   # an unknown name raises here
+            self._seen[split] = self._stamps(split)
         return self._states[split]
     def _scores(self, targets, method, part, out=None, progress=False, split=None):
-        _check_part(method, part, self.approx); s = self._state(split)
+        _check_part(method, part, self.approx); s = self._state(self.split if split is None else split)
         targets = torch.as_tensor(targets, device=s.Xd.device)
         if method == "first_order": return _first_order_data(s, targets, part, out, progress)
         if isinstance(self.model, MultitaskRidge): return _newton_ridge(s, targets, out, progress)
@@ -370,7 +370,8 @@ class MTIF:
         "Predicted Delta_k^l as a `(K, K)` tensor, entry [k, l]: effect on task k of removing task l (diagonal NaN)."
         _check_method(method)
         if self.approx and method != "first_order": raise ValueError("an approximate solver= serves first-order scores only")
-        s, model, split = self._state(split), self.model, self.split if split is None else split
+        split = self.split if split is None else split
+        s, model = self._state(split), self.model
         d = model.gamma_.shape[-1]
         if method == "first_order":
             h = 2 * model.lam_[:, None] * (model.gamma_ - model.W_[:, :d])               # grad_gamma L_l at w-hat

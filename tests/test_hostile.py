@@ -178,6 +178,7 @@ def test_damping_vocabulary_matches_the_code_and_running_md():
     assert default(ProjectedMTIF, "damping") == 0 and default(ProjectedMTIF, "relative_damping") == 0
     assert default(projected_solver, "damping") == 0 and "`ProjectedMTIF` and `projected_solver` are undamped" in text
     assert "damping" not in params(task_influence) and "The exact path never damps" in text
+    assert "Nothing is damped unless you pass" not in text                  # the earlier, wrong statement stays gone
 
 def test_attributors_share_one_method_shape():
     "MTIF, ProjectedMTIF and KernelMTIF: the constructor names the default split, every query method can override it."
