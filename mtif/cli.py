@@ -15,7 +15,7 @@ from .book import find_nbs, chapters, kernel_manager_class     # the book (chapt
 
 
 # %% auto #0
-__all__ = ['DEVICE_TAGS', 'STAGING', 'QUICK_TAG', 'chapter_summaries', 'check_chapter', 'accept_chapter', 'reproduce', 'report',
+__all__ = ['DEVICE_TAGS', 'STAGING', 'QUICK_TAG', 'chapter_summaries', 'check_chapter', 'accept_chapter', 'report', 'reproduce',
            'closing_table', 'main']
 
 # %% ../nbs/99_cli.ipynb #b05a56c9
@@ -171,6 +171,54 @@ def _chapter_job(nb: Path, quick: bool, out: Path, cfigs: Path, nbs: Path, param
     t0 = time.perf_counter()
     return _run_chapter(pm, nb, quick, out, cfigs, nbs, params), time.perf_counter() - t0
 
+# %% ../nbs/99_cli.ipynb #a6342d67
+def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, reference, nbs):
+    """What `reproduce` prints at the end. Full run: every number beside the paper's, then the report. Quick run (a
+    smoke test): one headline number per chapter beside the committed full run's and the paper's, the slowest chapters,
+    and the regression verdict; every number is in `out/quick_summary.csv`."""
+    print(f"\nexecuted notebooks in {out}; figures and CSVs in {figs}")
+    if quick:
+        if len(table):
+            table.to_csv(out / "quick_summary.csv", index=False)
+            print("\nQuick mode runs every chapter at smoke-test sizes: its numbers show that the code runs, not what it finds. "
+                  "One per chapter, beside the committed full run's (figures/) and the paper's:")
+            print(closing_table(table, nbs.parent / "figures", per_chapter=1).to_string(index=False))
+            print(f"(all {len(table)} numbers: {out / 'quick_summary.csv'})")
+    elif len(table): print("\n" + show(table).to_string(index=False))
+    slow = sorted(times.items(), key=lambda kv: -kv[1])
+    print(f"\n{len(times)} chapters, {sum(times.values()):.0f} s of chapter time; slowest: " + ", ".join(f"{k} {v:.0f}s" for k, v in slow[:5]))
+    if accept:
+        print(f"\naccepted into {reference}:\n" + ("\n".join(accepted) if accepted else "no change"))
+        for l in moved: print(l)
+    elif quick:
+        print(f"\nregression check against {reference}: " + (f"{len(moved)} metric(s) moved" if moved else "every metric within tolerance"))
+        for l in moved: print(l)
+    if not quick and failed: print(f"\nthe fidelity report and the README were not rewritten: {len(failed)} chapter(s) failed")
+    elif not quick:
+        try: print(f"\nfidelity report: {report(figs, nbs.parent / 'README.md')}")
+        except ValueError as e: print(f"\nthe fidelity report was not written: {e}", file=sys.stderr)
+    if failed:
+        print(f"\nFAILED: {len(failed)} chapter(s): {', '.join(failed)}")
+        print(f"FAILED chapters: {failed}", file=sys.stderr)
+
+def report(figures: str | os.PathLike, readme: str | os.PathLike | None = None, check: bool = False) -> Path:
+    """Write `figures/REPORT.md` (the fidelity report) and the README's results tables; `check`: only verify they are
+    current. A folder that does not exist or holds no summary is refused before anything is written (it would replace
+    every result by "none"); both files are written atomically, after both are made."""
+    from mtif.checks import atomic_write
+    figures = Path(figures); path = figures / "REPORT.md"
+    if not figures.is_dir(): raise FileNotFoundError(f"figures folder {figures} does not exist (pass the full runs' folder, figures/)")
+    if not any(figures.glob("summary_*.csv")):
+        raise ValueError(f"{figures} holds no summary_*.csv: nothing to report (pass the full runs' folder, figures/); nothing was written")
+    text = fidelity_report(figures) + "\n"
+    stale = [str(path)] if (not path.exists() or path.read_text(encoding="utf-8") != text) else []
+    if readme is not None and update_readme(readme, figures, write=False): stale.append(str(readme))
+    if check and stale: raise RuntimeError(f"out of date with {figures}/summary_*.csv: {stale}; run `mtif report`")
+    if not check:
+        if readme is not None: update_readme(readme, figures, write=True)
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
+
 # %% ../nbs/99_cli.ipynb #922c0aae
 def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.PathLike | None = None,
               nbs: str | os.PathLike | None = None, figures: str | os.PathLike | None = None, progress: bool = True,
@@ -233,54 +281,6 @@ def reproduce(quick: bool = False, only: list[str] | None = None, out: str | os.
     table.attrs.update(failed=failed, moved=moved, accepted=accepted, seconds=times)
     if accept and moved: table.attrs["failed"] = failed + [l.split(" | ")[0] for l in moved]
     return table
-
-# %% ../nbs/99_cli.ipynb #a6342d67
-def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, reference, nbs):
-    """What `reproduce` prints at the end. Full run: every number beside the paper's, then the report. Quick run (a
-    smoke test): one headline number per chapter beside the committed full run's and the paper's, the slowest chapters,
-    and the regression verdict; every number is in `out/quick_summary.csv`."""
-    print(f"\nexecuted notebooks in {out}; figures and CSVs in {figs}")
-    if quick:
-        if len(table):
-            table.to_csv(out / "quick_summary.csv", index=False)
-            print("\nQuick mode runs every chapter at smoke-test sizes: its numbers show that the code runs, not what it finds. "
-                  "One per chapter, beside the committed full run's (figures/) and the paper's:")
-            print(closing_table(table, nbs.parent / "figures", per_chapter=1).to_string(index=False))
-            print(f"(all {len(table)} numbers: {out / 'quick_summary.csv'})")
-    elif len(table): print("\n" + show(table).to_string(index=False))
-    slow = sorted(times.items(), key=lambda kv: -kv[1])
-    print(f"\n{len(times)} chapters, {sum(times.values()):.0f} s of chapter time; slowest: " + ", ".join(f"{k} {v:.0f}s" for k, v in slow[:5]))
-    if accept:
-        print(f"\naccepted into {reference}:\n" + ("\n".join(accepted) if accepted else "no change"))
-        for l in moved: print(l)
-    elif quick:
-        print(f"\nregression check against {reference}: " + (f"{len(moved)} metric(s) moved" if moved else "every metric within tolerance"))
-        for l in moved: print(l)
-    if not quick and failed: print(f"\nthe fidelity report and the README were not rewritten: {len(failed)} chapter(s) failed")
-    elif not quick:
-        try: print(f"\nfidelity report: {report(figs, nbs.parent / 'README.md')}")
-        except ValueError as e: print(f"\nthe fidelity report was not written: {e}", file=sys.stderr)
-    if failed:
-        print(f"\nFAILED: {len(failed)} chapter(s): {', '.join(failed)}")
-        print(f"FAILED chapters: {failed}", file=sys.stderr)
-
-def report(figures: str | os.PathLike, readme: str | os.PathLike | None = None, check: bool = False) -> Path:
-    """Write `figures/REPORT.md` (the fidelity report) and the README's results tables; `check`: only verify they are
-    current. A folder that does not exist or holds no summary is refused before anything is written (it would replace
-    every result by "none"); both files are written atomically, after both are made."""
-    from mtif.checks import atomic_write
-    figures = Path(figures); path = figures / "REPORT.md"
-    if not figures.is_dir(): raise FileNotFoundError(f"figures folder {figures} does not exist (pass the full runs' folder, figures/)")
-    if not any(figures.glob("summary_*.csv")):
-        raise ValueError(f"{figures} holds no summary_*.csv: nothing to report (pass the full runs' folder, figures/); nothing was written")
-    text = fidelity_report(figures) + "\n"
-    stale = [str(path)] if (not path.exists() or path.read_text(encoding="utf-8") != text) else []
-    if readme is not None and update_readme(readme, figures, write=False): stale.append(str(readme))
-    if check and stale: raise RuntimeError(f"out of date with {figures}/summary_*.csv: {stale}; run `mtif report`")
-    if not check:
-        if readme is not None: update_readme(readme, figures, write=True)
-        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return path
 
 # %% ../nbs/99_cli.ipynb #15cafbd6
 QUICK_TAG = " [quick]"

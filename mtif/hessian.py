@@ -162,13 +162,10 @@ class BlockSolver(InverseHVP):
 
     @staticmethod
     def _batch(b): return f" (batch entry {tuple(b)})" if b else ""
+    def _name_A(self, b): return f"task block A_{b[-1]}{self._batch(b[:-1])}"
+    def _name_N(self, b): return f"the shared block's Schur complement N{self._batch(b)}"
 
 # %% ../nbs/01_block_hessian.ipynb #41f2b214
-@patch
-def _name_A(self: BlockSolver, b): return f"task block A_{b[-1]}{self._batch(b[:-1])}"
-@patch
-def _name_N(self: BlockSolver, b): return f"the shared block's Schur complement N{self._batch(b)}"
-
 @patch
 def condition(self: BlockSolver):
     """Lower bounds on the condition numbers: `(task blocks (..., K), N (...))`. N's includes the cancellation of

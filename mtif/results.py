@@ -75,7 +75,6 @@ def record(out: str | os.PathLike, chapter: str, rows: list[dict]) -> pd.DataFra
     df.to_csv(Path(out) / f"summary_{chapter}.csv", index=False)
     return df
 
-# %% ../nbs/92_results.ipynb #9e92eabc
 def read_summary(path: str | os.PathLike) -> pd.DataFrame:
     """Read one `summary_*.csv` back with the right types; a file that is not one (truncated, corrupt, another format)
     is refused with its name and what to do."""
