@@ -127,6 +127,8 @@ class GLMCurvature:
         self.first = torch.cat([torch.zeros(1, dtype=torch.long), n.cumsum(0)[:-1].cpu()]).to(Xd.device)   # flat index of task k's first point
         self._Xd = Xd
 
+    def __repr__(self): return f"GLMCurvature({self.model!r}, K={self.K}, p={self.p}, q={self.q}, penalty={self.penalty!r})"
+
     @functools.lru_cache(maxsize=8)
     def _strata(self, b: int):
         "Per-task batch sizes b_k for a stratified batch of b (proportional to n_k, at least one): `(take (K, n_max) bool, coef (b,))`."

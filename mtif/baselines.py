@@ -74,6 +74,10 @@ class TaskAffinity:
         self.Z = torch.zeros(K, K, dtype=torch.float64); self.C = torch.zeros(K, K, dtype=torch.float64)
         self.nZ = torch.zeros(K, K); self.nC = torch.zeros(K, K); self.n_steps = 0; self.seen = 0
 
+    def __repr__(self):
+        return (f"TaskAffinity(K={self.K}, every={self.every}, until={self.until}, divide_by_lr={self.divide_by_lr}, "
+                f"recorded={self.n_steps} of {self.seen} steps)")
+
     def _step(self, opt, p, g):
         "The optimizer's update of parameter p for gradient g, without applying it."
         grp = next(gr for gr in opt.param_groups if any(q is p for q in gr["params"]))

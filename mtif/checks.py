@@ -148,6 +148,7 @@ class DataStamp:
         if len(tensors) == len(self._refs) and all(r() is t and t._version == v for (r, v), t in zip(self._refs, tensors)):
             return True
         return len(tensors) == len(self._refs) and content_hash(*tensors) == self.digest
+    def __repr__(self): return f"DataStamp({len(self._refs)} tensors, digest {self.digest[:12]})"
     def __getstate__(self):                # pickled (sent to a worker, saved): the digest travels, the weak references do not
         return dict(digest=self.digest, _refs=[(None, -1)] * len(self._refs))
     def __setstate__(self, state):
@@ -257,6 +258,7 @@ class FileLock:
     def release(self):
         if self._f is not None: self._f.close(); self._f = None       # closing the file releases the lock
     def __enter__(self): return self.acquire()
+    def __repr__(self): return f"FileLock({str(self.path)!r}, {'held' if self._f is not None else 'not held'})"
     def __exit__(self, *exc): self.release()
 
 # %% ../nbs/00_checks.ipynb #perturbx

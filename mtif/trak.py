@@ -46,6 +46,8 @@ class Projector:
         if self.kind == "gaussian": M = torch.randn(rows, self.m, generator=g, device=self.device, dtype=self.dtype)
         else: M = torch.randint(0, 2, (rows, self.m), generator=g, device=self.device, dtype=self.dtype).mul_(2).sub_(1)
         return M.div_(math.sqrt(self.m))
+    def __repr__(self):
+        return f"Projector({self.dim}, identity)" if self.kind == "identity" else f"Projector({self.dim} -> {self.m}, {self.kind}, seed={self.seed})"
     def project(self, G: torch.Tensor) -> torch.Tensor:
         "Project rows of `G (B, dim)` to `(B, m)`."
         if G.shape[-1] != self.dim: raise ValueError(f"projector expects {self.dim} columns, got {G.shape[-1]}")
@@ -127,6 +129,12 @@ class TaskOutputGradients:
             with torch.no_grad(): m[idx] = vmap(f, in_dims=(None, None, 0, 0))(self.shared, self.theta[k], X[idx], y[idx])
         return gh, gs, torch.sigmoid(-m)
 
+# %% ../nbs/09_trak.ipynb #7d3df405
+def _gradients_repr(self) -> str:
+    K = len(self.theta) if isinstance(self, TaskOutputGradients) else len(self.hw)
+    return f"{type(self).__name__}({self.task_type}, K={K}, p_head={self.p_head}, p_shared={self.p_shared})"
+OutputGradients.__repr__ = TaskOutputGradients.__repr__ = _gradients_repr
+
 # %% ../nbs/09_trak.ipynb #5d583988
 class DenseFeaturizer:
     "Any model with the trainer's contract: vmap(grad) per-sample gradients, then one seeded `Projector` per block."
@@ -141,6 +149,7 @@ class DenseFeaturizer:
     def __call__(self, X, y, task):
         gh, gs, Q = self.gc(X, y, task)
         return self.ph.project(gh), self.ps.project(gs), Q
+    def __repr__(self): return f"DenseFeaturizer(head={self.ph!r}, shared={self.ps!r})"
 
 # %% ../nbs/09_trak.ipynb #aeaa3d41
 def _factor_dims(shapes, m):
@@ -193,7 +202,7 @@ class FactoredFeaturizer:
             raise ValueError("the factored featurizer supports SharedBottom models with Sequential encoders whose parameterized layers are Linear or (ungrouped) Conv2d; use DenseFeaturizer")
         self.model, self.task_type, self.dtype = model, task_type, dtype
         self.layers = [l for l in model.encoder if isinstance(l, (torch.nn.Linear, torch.nn.Conv2d))]
-        shapes = [(l.weight.shape[0], l.weight[0].numel() + 1) for l in self.layers]
+        self.shapes = shapes = [(l.weight.shape[0], l.weight[0].numel() + 1) for l in self.layers]
         self.dims = _factor_dims(shapes, m_shared)
         dev = next(model.parameters()).device
         gen = lambda rows, r, sd: Projector(rows, r, kind, seed=sd, device=dev, dtype=dtype).P
@@ -203,6 +212,9 @@ class FactoredFeaturizer:
         self.ph = Projector(p_head, m_head, "identity" if m_head is None else kind, seed=seed + 1, device=dev, dtype=dtype)
         self.m_head, self.m_shared = self.ph.m, sum(a * b for a, b in self.dims)
         self.fingerprint = dict(kind=kind, seed=seed, m=[self.m_head, self.m_shared], featurizer="factored")
+    def __repr__(self):
+        return (f"FactoredFeaturizer(head={self.ph!r}, shared: {len(self.layers)} layers, {sum(o * i for o, i in self.shapes)} -> "
+                f"{self.m_shared} as grids {self.dims}, {self.fingerprint['kind']}, seed={self.fingerprint['seed']})")
 
 # %% ../nbs/09_trak.ipynb #acc99906
 @patch
@@ -306,6 +318,10 @@ class FeatureStore:
         self.done[b] = True; save_npy(self.path / "done.npy", self.done)
     def close(self):
         if self._lock is not None: self._lock.release(); self._lock = None
+    def __repr__(self):
+        K, n_max, mh = self.phi_head.shape
+        return (f"FeatureStore({str(self.path)!r}, K={K}, n_max={n_max}, m=({mh}, {self.phi_shared.shape[-1]}), "
+                f"{int(self.done.sum())} of {len(self.done)} batches done)")
 
 # %% ../nbs/09_trak.ipynb #53072f70
 def _feature_shard(batches, featurizer, sp, batch_size):

@@ -15,9 +15,13 @@ __all__ = ['WEIGHTINGS', 'register', 'weighting', 'task_gradients', 'set_shared_
 
 # %% ../nbs/13_weighting.ipynb #6
 WEIGHTINGS = {}
+def _rule_repr(self) -> str:
+    "A rule prints its registry name and the settings it was made with (the attributes its class names in `_repr_keys`)."
+    return f"{self.name}(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in getattr(self, "_repr_keys", ())) + ")"
+
 def register(name):
-    "Class decorator: add a weighting rule to `WEIGHTINGS` under `name`."
-    def deco(cls): WEIGHTINGS[name] = cls; cls.name = name; return cls
+    "Class decorator: add a weighting rule to `WEIGHTINGS` under `name` (and print it by that name and its settings)."
+    def deco(cls): WEIGHTINGS[name] = cls; cls.name = name; cls.__repr__ = _rule_repr; return cls
     return deco
 
 def weighting(name: str, **kw):
@@ -61,8 +65,9 @@ class EW:
 @register("UW")
 class UW(nn.Module):
     "Uncertainty weighting: learned log-variances s_k; loss sum_k L_k / (2 exp s_k) + s_k / 2."
+    _repr_keys = ("K", "init")
     def __init__(self, K: int, init: float = -0.5):
-        super().__init__(); self.log_var = nn.Parameter(torch.full((K,), init))
+        super().__init__(); self.K, self.init = K, init; self.log_var = nn.Parameter(torch.full((K,), init))
     def weights(self, tasks=None):
         s = self.log_var if tasks is None else self.log_var[tasks]
         return 1 / (2 * s.exp())
@@ -74,7 +79,8 @@ class UW(nn.Module):
 @register("RLW")
 class RLW:
     "Random loss weighting: softmax of a standard normal draw at every step."
-    def __init__(self, seed: int = 0): self.g = torch.Generator().manual_seed(seed); self.last = None
+    _repr_keys = ("seed",)
+    def __init__(self, seed: int = 0): self.seed, self.g, self.last = seed, torch.Generator().manual_seed(seed), None
     def __call__(self, losses, **kw):
         self.last = F.softmax(torch.randn(len(losses), generator=self.g), 0).to(losses)
         (self.last * losses).sum().backward()
@@ -82,6 +88,7 @@ class RLW:
 @register("DWA")
 class DWA:
     "Dynamic weight average (T = 2): weights from the ratio of the last two epochs' mean losses."
+    _repr_keys = ("K", "T")
     def __init__(self, K: int, T: float = 2.0):
         self.K, self.T, self.sums, self.counts, self.last = K, T, {}, {}, None
     def epoch_mean(self, e): return self.sums[e] / self.counts[e]
@@ -100,8 +107,9 @@ class DWA:
 @register("GradNorm")
 class GradNorm(nn.Module):
     "GradNorm (alpha = 1.5): learned softmax weights balancing gradient norms on the shared parameters."
+    _repr_keys = ("K", "alpha")
     def __init__(self, K: int, alpha: float = 1.5):
-        super().__init__(); self.z = nn.Parameter(torch.zeros(K)); self.alpha = alpha; self.L0 = None
+        super().__init__(); self.K = K; self.z = nn.Parameter(torch.zeros(K)); self.alpha = alpha; self.L0 = None
     def weights(self, tasks=None):
         z = self.z if tasks is None else self.z[tasks]
         return len(z) * F.softmax(z, 0)
@@ -123,8 +131,9 @@ class GradNorm(nn.Module):
 @register("IMTL")
 class IMTL(nn.Module):
     "IMTL: learned loss scales (IMTL-L) and equal-projection gradient combination on the shared parameters (IMTL-G)."
+    _repr_keys = ("K",)
     def __init__(self, K: int):
-        super().__init__(); self.s = nn.Parameter(torch.zeros(K)); self.alpha = None
+        super().__init__(); self.K = K; self.s = nn.Parameter(torch.zeros(K)); self.alpha = None
     def forward(self, losses, model=None, groups=None, tasks=None, **kw):
         s = self.s if tasks is None else self.s[tasks]
         scaled = s.exp() * losses - s
@@ -143,7 +152,8 @@ class IMTL(nn.Module):
 @register("PCGrad")
 class PCGrad:
     "PCGrad: project each task gradient off the others it conflicts with (random order), then sum."
-    def __init__(self, seed: int = 0): self.g = torch.Generator().manual_seed(seed)
+    _repr_keys = ("seed",)
+    def __init__(self, seed: int = 0): self.seed, self.g = seed, torch.Generator().manual_seed(seed)
     @staticmethod
     def project(Gm: torch.Tensor, orders) -> torch.Tensor:
         P = Gm.clone()
@@ -163,6 +173,7 @@ class PCGrad:
 @register("CAGrad")
 class CAGrad:
     "CAGrad (c = 0.5): conflict-averse direction within a ball around the mean gradient (LibMTL's rescaling 1 / (1 + c^2))."
+    _repr_keys = ("c",)
     def __init__(self, c: float = 0.5): self.c = c; self.w = None
     def direction(self, Gm: torch.Tensor) -> torch.Tensor:
         from scipy.optimize import minimize

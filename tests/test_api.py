@@ -122,3 +122,17 @@ def test_top_level_api():
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"): mtif.nonsense
     r = subprocess.run([sys.executable, "-c", "import sys, mtif; print('torch' in sys.modules)"], capture_output=True, text=True)
     assert r.stdout.strip() == "False", (r.stdout, r.stderr)
+
+
+def test_every_class_prints_what_it_is():
+    """No object of the package prints as `<... object at 0x...>`: every public class it defines (bar exceptions) has a
+    `__repr__` other than `object`'s (its own, a dataclass's, or nn.Module's tree of layers)."""
+    import importlib, inspect, pkgutil
+    import mtif
+    bare = []
+    for info in pkgutil.iter_modules(mtif.__path__):
+        mod = importlib.import_module(f"mtif.{info.name}")
+        for name, cls in vars(mod).items():
+            if (inspect.isclass(cls) and cls.__module__ == mod.__name__ and not name.startswith("_")
+                    and not issubclass(cls, BaseException) and cls.__repr__ is object.__repr__): bare.append(f"{mod.__name__}.{name}")
+    assert not bare, f"classes that print as <... object at 0x...>: {bare}"
