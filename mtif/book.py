@@ -58,18 +58,20 @@ def kernel_manager_class():
 
 
 # %% ../nbs/98_book.ipynb #2d4edbbf
+def _code_cells(nb, skip_injected: bool = False) -> list[str]:
+    """The text of a notebook's code cells in order; `nb` a path or the notebook already read. `skip_injected`: without
+    the parameters cell papermill injects into a run."""
+    if not isinstance(nb, dict): nb = json.loads(Path(nb).read_text(encoding="utf-8"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"] if c["cell_type"] == "code"
+            and not (skip_injected and "injected-parameters" in c.get("metadata", {}).get("tags", []))]
+
+def _module_of(nb) -> str | None:
+    "The module a notebook exports to (its nbdev `default_exp`), or None."
+    return next((m.group(1) for s in _code_cells(nb) if (m := re.match(r"#\|\s*default_exp\s+(\S+)", s))), None)
+
 def chapter_kind(nb: str | os.PathLike) -> str:
     "'module' for a notebook with an nbdev `default_exp` cell, else 'experiment'."
-    cells = json.loads(Path(nb).read_text(encoding="utf-8"))["cells"]
-    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-    return "module" if any(c["cell_type"] == "code" and re.match(r"#\|\s*default_exp\s", src(c)) for c in cells) else "experiment"
-
-def _module_of(nb: Path) -> str | None:
-    for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
-        s = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-        m = re.match(r"#\|\s*default_exp\s+(\S+)", s)
-        if c["cell_type"] == "code" and m: return m.group(1)
-    return None
+    return "module" if _module_of(nb) else "experiment"
 
 # %% ../nbs/98_book.ipynb #59b522b7
 class BookDocRenderer(ShowDocRenderer):
@@ -174,13 +176,10 @@ def refresh_prose(executed: Path, source: Path) -> int:
     if n: Path(executed).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
     return n
 
-def same_code(executed: Path, source: Path) -> bool:
+def same_code(executed, source) -> bool:
     """Whether a notebook run still holds the source's code: the same code cells, in the same order, with the same text
-    (papermill's injected parameters cell aside)."""
-    code = lambda p: ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                      for c in json.loads(Path(p).read_text(encoding="utf-8"))["cells"]
-                      if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-    return code(executed) == code(source)
+    (papermill's injected parameters cell aside). Either may be a path or a notebook already read."""
+    return _code_cells(executed, skip_injected=True) == _code_cells(source, skip_injected=True)
 
 def quick_run_usable(executed: Path, source: Path) -> bool:
     """Whether `executed` is a finished quick-mode run of `source` as it is now: papermill ran it with `quick=True` to
@@ -192,7 +191,7 @@ def quick_run_usable(executed: Path, source: Path) -> bool:
     finished = bool(pm_.get("end_time")) and all(c.get("metadata", {}).get("papermill", {}).get("status") == "completed" for c in nb["cells"])
     errors = any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
     return (pm_.get("parameters", {}).get("quick") is True and finished and not pm_.get("exception") and not errors
-            and same_code(executed, source))
+            and same_code(nb, source))
 
 def book_chapters(nbs: Path, only: list[str] | None = None) -> list[Path]:
     "Every numbered notebook (the CLI's own included), optionally only those `only` names (by number or name, as `--only`)."
