@@ -89,6 +89,7 @@ def summary(cells: pd.DataFrame) -> pd.DataFrame:
     "Per (checkpoint, M, rule): mean over seeds of the mean-over-targets LOTO Spearman, its s.e., the seeds used."
     from mtif.baselines import per_target_spearman
     from mtif.results import sem
+    from scipy import stats
     cells = cells[cells.config == CONFIG]
     rows = []
     seeds = sorted(cells.seed.unique())
@@ -106,6 +107,13 @@ def summary(cells: pd.DataFrame) -> pd.DataFrame:
                     per_seed.append(float(np.nanmean(per_target_spearman(T, gts[s]["LOTO"]))))
                 if per_seed: rows.append(dict(epoch=E, M=M, rule=rule, spearman=np.mean(per_seed), se=sem(per_seed) if len(per_seed) > 1 else math.nan,
                                               seeds=len(per_seed)))
+    for s in seeds:                      # the control here against the model chapter 12 scored: the same model only on the same machine
+        c = cells[(cells.seed == s) & (cells.model == 0) & (cells.epoch == RECORD[-1])]
+        if len(c):
+            T0 = torch.tensor([[math.nan if v is None else v for v in r] for r in json.loads(c["T"].iloc[0])], dtype=torch.float64)
+            ok = ~torch.isnan(T0)
+            rows.append(dict(epoch=RECORD[-1], M=1, rule=f"control vs chapter 12's MTIF matrix, seed {s} (Spearman over entries)",
+                             spearman=float(stats.spearmanr(T0[ok], gts[s]["MTIF"][ok])[0]), se=math.nan, seeds=1))
     sur = [float(np.nanmean(per_target_spearman(gts[s]["surrogate"], gts[s]["LOTO"]))) for s in seeds]
     rows.append(dict(epoch=math.nan, M=math.nan, rule="surrogate (chapter 12)", spearman=np.mean(sur), se=sem(sur) if len(sur) > 1 else math.nan, seeds=len(sur)))
     return pd.DataFrame(rows)
