@@ -15,7 +15,7 @@ from .checks import check_int
 
 # %% auto #0
 __all__ = ['SoftSharingLinear', 'OffsetSharingLinear', 'TaskAffinity', 'random_subsets', 'fit_surrogate', 'surrogate_relatedness',
-           'negative_transfer_f1', 'linear_subset_losses', 'per_target_spearman']
+           'negative_transfer_f1', 'labels_separable', 'linear_subset_losses', 'per_target_spearman']
 
 # %% ../nbs/11_baselines.ipynb #7
 class SoftSharingLinear(nn.Module):
@@ -210,23 +210,52 @@ def negative_transfer_f1(theta_row: torch.Tensor, loto_row: torch.Tensor, thresh
     tp = (pred & true).sum().item(); fp = (pred & ~true).sum().item(); fn = (~pred & true).sum().item()
     return 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 1.0
 
+def labels_separable(data: MultitaskData, tasks, split: str = "train", tol: float = 1e-6) -> bool:
+    """Whether one direction w shared by `tasks`, with an intercept b_k per task, separates their `split` labels weakly:
+    y'_i (w . x_i + b_k) >= 0 for every point (y' = 2y - 1) and > 0 for some. Then the soft-sharing logistic objective on
+    these tasks has no minimizer: moving every theta_k and gamma together along w (each b_k along its share) lowers every
+    loss and leaves the penalty unchanged, and Newton's method stops wherever float64 stalls it. One LP (scipy's HiGHS):
+    maximize the summed margins with every margin >= 0 and |w|, |b_k| <= 1; separable when the optimum exceeds `tol`
+    per point (it is 0 when no such direction exists)."""
+    from scipy.optimize import linprog
+    sp, tasks = data.split(split), [int(k) for k in tasks]
+    if not tasks: raise ValueError("no tasks given")
+    rows = []
+    for j, k in enumerate(tasks):
+        X, y = sp[k]; s = 2 * y.double().cpu().numpy() - 1
+        B = np.zeros((len(s), len(tasks))); B[:, j] = 1
+        rows.append(s[:, None] * np.hstack([X.double().cpu().numpy(), B]))
+    A = np.vstack(rows)
+    res = linprog(-A.sum(0), A_ub=-A, b_ub=np.zeros(len(A)), bounds=[(-1, 1)] * A.shape[1], method="highs")
+    if res.status != 0: raise RuntimeError(f"the separability LP of tasks {tasks} did not solve: {res.message}")
+    return -res.fun > tol * len(A)
+
 def linear_subset_losses(model, data: MultitaskData, split: str = "val"):
     """For an exact linear model: `masks (R, K) -> (R, K)` validation losses of exact refits on each task subset
-    (batched). A subset whose objective has no minimizer (the refit's Hessian stops being positive definite: e.g. a
-    few tasks whose labels the unpenalized shared part separates) gets NaN losses, found subset by subset."""
+    (batched). A subset whose objective has no minimizer gets NaN losses: for the logistic loss, a subset whose labels
+    one shared direction separates (`labels_separable`, decided before any refit: Newton's method on such a subset
+    stalls at a point that depends on rounding, so its loss would differ between machines); and any subset whose refit's
+    Hessian stops being positive definite, found subset by subset."""
     from mtif.retrain import refit_deltas
     from mtif.hessian import NotPositiveDefiniteError
+    from mtif.linear import MultitaskLogistic
     def f(masks):
         _, _, mask, _ = model.padded(data, "train")
         V = model.split_losses(data, split)
         run = lambda ms: V - refit_deltas(model, data, split, mask.expand(len(ms), *mask.shape).clone(), ms.to(mask.dtype), None, False, "subsets")
-        try: return run(masks)
-        except NotPositiveDefiniteError:
-            out = []
-            for r in range(len(masks)):
-                try: out.append(run(masks[r:r + 1])[0])
-                except NotPositiveDefiniteError: out.append(torch.full_like(V, float("nan")))
-            return torch.stack(out)
+        def batch(ms):
+            try: return run(ms)
+            except NotPositiveDefiniteError:
+                out = []
+                for r in range(len(ms)):
+                    try: out.append(run(ms[r:r + 1])[0])
+                    except NotPositiveDefiniteError: out.append(torch.full_like(V, float("nan")))
+                return torch.stack(out)
+        free = torch.tensor([not (isinstance(model, MultitaskLogistic) and labels_separable(data, m.nonzero().flatten().tolist()))
+                             for m in masks], dtype=torch.bool)
+        out = torch.full((len(masks), *V.shape), float("nan"), dtype=V.dtype, device=V.device)
+        if free.any(): out[free.to(out.device)] = batch(masks[free])
+        return out
     return f
 
 # %% ../nbs/11_baselines.ipynb #ee356a80
