@@ -215,7 +215,7 @@ def labels_separable(data: MultitaskData, tasks, split: str = "train", tol: floa
     y'_i (w . x_i + b_k) >= 0 for every point (y' = 2y - 1) and > 0 for some. Then the soft-sharing logistic objective on
     these tasks has no minimizer: moving every theta_k and gamma together along w (each b_k along its share) lowers every
     loss and leaves the penalty unchanged, and Newton's method stops wherever float64 stalls it. One LP (scipy's HiGHS):
-    maximize the summed margins with every margin >= 0 and |w|, |b_k| <= 1; separable when the optimum exceeds `tol`
+    maximize the summed margins with every margin >= 0 and every entry of w and b in [-1, 1]; separable when the optimum exceeds `tol`
     per point (it is 0 when no such direction exists)."""
     from scipy.optimize import linprog
     sp, tasks = data.split(split), [int(k) for k in tasks]
