@@ -18,7 +18,8 @@ that a run cut short still gives every seed the same M.
     MTIF_DATA=../shared/data python scripts/celeba_estimators.py [--models 20] [--seeds 1 2 3 4 5] [--threads 1]
     python scripts/celeba_estimators.py --summary          # the cells so far against LOTO; trains nothing
 
-Cost on this project's 2-core CPU, one thread: about 4 min to train one protocol model and 25 s per checkpoint scored.
+Cost on this project's 2-core CPU: about 4.2 min a cell on one thread (four checkpoints scored at about 25 s each,
+the rest training), 2.6 min on two.
 """
 import argparse, hashlib, json, math, sys, time
 from pathlib import Path
@@ -85,12 +86,17 @@ def ensemble(Ts: list, scales: list, rule: str) -> torch.Tensor:
     return (T * (s.log().mean().exp() / s).view(-1, 1, 1)).mean(0)
 
 
+def _matrix(text: str) -> torch.Tensor:
+    "A cell's task-level matrix from its JSON (null on the diagonal: NaN)."
+    return torch.tensor([[math.nan if v is None else v for v in r] for r in json.loads(text)], dtype=torch.float64)
+
+
 def summary(cells: pd.DataFrame) -> pd.DataFrame:
     "Per (checkpoint, M, rule): mean over seeds of the mean-over-targets LOTO Spearman, its s.e., the seeds used."
     from mtif.baselines import per_target_spearman
     from mtif.results import sem
     from scipy import stats
-    cells = cells[cells.config == CONFIG]
+    cells = cells[cells.config == CONFIG].assign(T=lambda c: [_matrix(t) for t in c["T"]])     # each matrix parsed once
     rows = []
     seeds = sorted(cells.seed.unique())
     gts = {s: ground_truth(s) for s in seeds}
@@ -101,8 +107,7 @@ def summary(cells: pd.DataFrame) -> pd.DataFrame:
                 for s in seeds:
                     c = cells[(cells.seed == s) & (cells.epoch == E)].sort_values("model")
                     if len(c) < M or list(c.model[:M]) != list(range(M)): continue
-                    Ts = [torch.tensor([[math.nan if v is None else v for v in r] for r in json.loads(t)], dtype=torch.float64)
-                          for t in c["T"][:M]]                                       # null: NaN (the diagonal)
+                    Ts = list(c["T"][:M])
                     T = Ts[0] if M == 1 else ensemble(Ts, list(c.scale[:M]), rule)
                     per_seed.append(float(np.nanmean(per_target_spearman(T, gts[s]["LOTO"]))))
                 if per_seed: rows.append(dict(epoch=E, M=M, rule=rule, spearman=np.mean(per_seed), se=sem(per_seed) if len(per_seed) > 1 else math.nan,
@@ -110,7 +115,7 @@ def summary(cells: pd.DataFrame) -> pd.DataFrame:
     for s in seeds:                      # the control here against the model chapter 12 scored: the same model only on the same machine
         c = cells[(cells.seed == s) & (cells.model == 0) & (cells.epoch == RECORD[-1])]
         if len(c):
-            T0 = torch.tensor([[math.nan if v is None else v for v in r] for r in json.loads(c["T"].iloc[0])], dtype=torch.float64)
+            T0 = c["T"].iloc[0]
             ok = ~torch.isnan(T0)
             rows.append(dict(epoch=RECORD[-1], M=1, rule=f"control vs chapter 12's MTIF matrix, seed {s} (Spearman over entries)",
                              spearman=float(stats.spearmanr(T0[ok], gts[s]["MTIF"][ok])[0]), se=math.nan, seeds=1))
