@@ -442,17 +442,20 @@ def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None =
     return out
 
 # %% ../nbs/09_trak.ipynb #ee24ec17
-ENSEMBLE_RULES = ("normalized", "mean")
+ENSEMBLE_RULES = ("normalized", "mean", "median")
 
 def combine_ensemble(Ds: list, Ts: list, rule: str = "normalized"):
     """One model's scores from an ensemble's: `(D, T, scales)`. `"normalized"`: each model's data- and task-level scores
     divided by its scale s_i (the RMS of its data-level scores), averaged, and multiplied by the geometric mean of the
     s_i, so that every model weighs the same and the result keeps the scores' units (and T stays the sum of D's
-    scale); `"mean"`: the plain mean, where a model whose scores are 100x larger decides alone."""
+    scale); `"mean"`: the plain mean, where a model whose scores are 100x larger decides alone; `"median"`: the entrywise
+    median of the models' raw scores (of D and of T separately, so T is no longer D's sum; an even M takes the midpoint
+    of the middle two), which one model far off cannot move (chapter 27 compares the three on CelebA)."""
     if rule not in ENSEMBLE_RULES: raise ValueError(f"ensemble must be one of {ENSEMBLE_RULES}, got {rule!r}")
     D, T = torch.stack(Ds), torch.stack(Ts)
     s = torch.stack([d[~torch.isnan(d)].square().mean().sqrt() for d in Ds])
     if rule == "mean": return D.mean(0), T.mean(0), s
+    if rule == "median": return D.nanquantile(0.5, 0), T.nanquantile(0.5, 0), s
     if not (s > 0).all(): raise ValueError(f"model(s) {torch.nonzero(s <= 0).flatten().tolist()} give all-zero scores: nothing to normalize by")
     g = s.log().mean().exp()
     w = (g / s).to(D.dtype)
