@@ -51,6 +51,17 @@ def model_checkpoint(seed: int, model: int, protocol: dict = PROTOCOL, record=RE
 def _celeba(seed: int, protocol: dict):
     return load_celeba(size=protocol["size"], n_per_task=protocol["n_per_task"], seed=seed, shared=True, progress=False)
 
+def _final_model(seed: int, model: int, protocol: dict, record, checkpoints: Path | None):
+    "The data of `seed` and the final model of TRAK cell (seed, model), read from its checkpoint (refused if the cell has not finished)."
+    cel = _celeba(seed, protocol)
+    net = shared_bottom(cel, seed=seed)
+    ck = model_checkpoint(seed, model, protocol, record, checkpoints)
+    state = torch.load(ck, weights_only=False, map_location="cpu") if ck.exists() else None
+    if state is None or state.get("epoch") != protocol["epochs"]:
+        raise FileNotFoundError(f"{ck} does not hold the final model of seed {seed}, model {model}: run its TRAK cell first")
+    net.load_state_dict(state["model"]); net.eval()
+    return cel, net
+
 def _json_matrix(T) -> str:
     "A task-level matrix as JSON (NaN, the diagonal, as null)."
     return json.dumps([[None if math.isnan(v) else v for v in row] for row in torch.as_tensor(T).tolist()])
@@ -106,13 +117,7 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
     except ImportError as e:
         raise ImportError(f"EK-FAC cells need kronfluence, one of the dev requirements (pip install kronfluence==1.0.1): {e}") from None
     if config != ekfac_config(protocol, record): raise ValueError(f"cell made with settings {config}, these are {ekfac_config(protocol, record)}")
-    cel = _celeba(seed, protocol)
-    net = shared_bottom(cel, seed=seed)
-    ck = model_checkpoint(seed, model, protocol, record, checkpoints)
-    state = torch.load(ck, weights_only=False, map_location="cpu") if ck.exists() else None
-    if state is None or state["epoch"] != protocol["epochs"]:
-        raise FileNotFoundError(f"{ck} does not hold the final model of seed {seed}, model {model}: run its TRAK cell first")
-    net.load_state_dict(state["model"]); net.eval()
+    cel, net = _final_model(seed, model, protocol, record, checkpoints)
 
     class PickHead(nn.Module):
         "Every head on every input, the row's own task kept: one forward for a batch of mixed tasks."
@@ -168,13 +173,7 @@ def damping_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, 
     """Projected MTIF (`SCORE`, the TRAK cell's projection seed) of the final model of TRAK cell (seed, model) at each
     relative damping in `ALPHAS`: one row per alpha with `trak_cell`'s columns (epoch = the final one) and `alpha`."""
     if config != damping_config(protocol, record): raise ValueError(f"cell made with settings {config}, these are {damping_config(protocol, record)}")
-    cel = _celeba(seed, protocol)
-    net = shared_bottom(cel, seed=seed)
-    ck = model_checkpoint(seed, model, protocol, record, checkpoints)
-    state = torch.load(ck, weights_only=False, map_location="cpu") if ck.exists() else None
-    if state is None or state["epoch"] != protocol["epochs"]:
-        raise FileNotFoundError(f"{ck} does not hold the final model of seed {seed}, model {model}: run its TRAK cell first")
-    net.load_state_dict(state["model"]); net.eval()
+    cel, net = _final_model(seed, model, protocol, record, checkpoints)
     t0 = time.perf_counter()
     pm = ProjectedMTIF(net, cel, seed=seed + 1000 * model, progress=False, **SCORE)
     acc = float(evaluate(net, cel, "test")["acc"].mean())
