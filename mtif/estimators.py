@@ -15,9 +15,9 @@ from .baselines import per_target_spearman
 from .results import sem
 
 # %% auto #0
-__all__ = ['PROTOCOL', 'SCORE', 'RECORD', 'SMOKE', 'EKFAC', 'ALPHAS', 'RULES', 'ENSEMBLE_SIZES', 'study_config', 'ekfac_config',
-           'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell', 'damping_cell', 'ensemble', 'ground_truth',
-           'summary_of', 'study_summary']
+__all__ = ['PROTOCOL', 'SCORE', 'RECORD', 'SMOKE', 'EKFAC', 'ALPHAS', 'HESSIANS', 'RULES', 'ENSEMBLE_SIZES', 'study_config',
+           'ekfac_config', 'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell', 'damping_cell', 'ensemble',
+           'ground_truth', 'summary_of', 'study_summary']
 
 # %% ../nbs/27_estimators.ipynb #3740f60c
 PROTOCOL = dict(size=32, n_per_task=1000, epochs=200, step_size=100, step_gamma=0.5, lr=1e-3, batch_size=64, orders=2)   # chapters 10/12
@@ -27,6 +27,7 @@ SMOKE = dict(PROTOCOL, size=16, n_per_task=100, epochs=3, step_size=2), [1, 3]  
 EKFAC = dict(strategy="ekfac", curvature="J'J", lambda_max_examples=1800, damping="kronfluence heuristic", dtype="float32",
              order="shuffled, seed 0")
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]       # relative damping of the damping cells (1.0: SCORE's)
+HESSIANS = ["trak", "gn"]                     # and their curvature weighting ("trak": SCORE's; "gn": chapter 26's best)
 RULES = ("normalized", "mean", "median")
 ENSEMBLE_SIZES = (1, 2, 3, 5, 10, 20)
 
@@ -40,7 +41,7 @@ def ekfac_config(protocol: dict = PROTOCOL, record=RECORD) -> str:
 
 def damping_config(protocol: dict = PROTOCOL, record=RECORD) -> str:
     "The key of a damping cell: the relative dampings and the TRAK cells' settings whose final models it rescores."
-    return "d" + hashlib.sha256(json.dumps([protocol, SCORE, ALPHAS, list(record)[-1], study_config(protocol, record)], sort_keys=True).encode()).hexdigest()[:12]
+    return "d" + hashlib.sha256(json.dumps([protocol, SCORE, ALPHAS, HESSIANS, list(record)[-1], study_config(protocol, record)], sort_keys=True).encode()).hexdigest()[:12]
 
 def model_checkpoint(seed: int, model: int, protocol: dict = PROTOCOL, record=RECORD, root: Path | None = None) -> Path:
     """Where the TRAK cell (seed, model) keeps its training, which EK-FAC reads the final model from: `root` (default the
@@ -171,17 +172,19 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
 # %% ../nbs/27_estimators.ipynb #93163390
 def damping_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, record=RECORD, checkpoints: Path | None = None) -> list:
     """Projected MTIF (`SCORE`, the TRAK cell's projection seed) of the final model of TRAK cell (seed, model) at each
-    relative damping in `ALPHAS`: one row per alpha with `trak_cell`'s columns (epoch = the final one) and `alpha`."""
+    curvature weighting in `HESSIANS` and relative damping in `ALPHAS`: one row per (hessian, alpha) with `trak_cell`'s
+    columns (epoch = the final one)."""
     if config != damping_config(protocol, record): raise ValueError(f"cell made with settings {config}, these are {damping_config(protocol, record)}")
     cel, net = _final_model(seed, model, protocol, record, checkpoints)
     t0 = time.perf_counter()
     pm = ProjectedMTIF(net, cel, seed=seed + 1000 * model, progress=False, **SCORE)
     acc = float(evaluate(net, cel, "test")["acc"].mean())
     rows = []
-    for a in ALPHAS:
+    for h, a in [(h, a) for h in HESSIANS for a in ALPHAS]:
         t1 = time.perf_counter()
+        pm.hessian = h                                          # the solvers are cached per weighting and damping
         D, T = pm.set_damping(relative_damping=a).scores()
-        rows.append(dict(alpha=a, epoch=list(record)[-1], scale=float(D[~torch.isnan(D)].square().mean().sqrt()), test_acc=acc,
+        rows.append(dict(hessian=h, alpha=a, epoch=list(record)[-1], scale=float(D[~torch.isnan(D)].square().mean().sqrt()), test_acc=acc,
                          seconds_score=time.perf_counter() - t1, seconds_cell=math.nan, T=_json_matrix(T)))
     for r in rows: r["seconds_cell"] = time.perf_counter() - t0
     return rows
@@ -229,7 +232,8 @@ def study_summary(cells: pd.DataFrame, folder: Path, ekfac: pd.DataFrame | None 
     if ekfac is not None and len(ekfac := ekfac[ekfac.config == ekfac_config(protocol, record)]):
         parts.append(summary_of(ekfac, folder).assign(scorer="EK-FAC"))
     if damping is not None and len(damping := damping[damping.config == damping_config(protocol, record)]):
-        parts += [summary_of(g, folder).assign(scorer=f"TRAK, m = {SCORE['proj_dim']}, alpha = {a:g}") for a, g in damping.groupby("alpha")]
+        parts += [summary_of(g, folder).assign(scorer=f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}")
+                  for (h, a), g in damping.groupby(["hessian", "alpha"])]
     seeds = sorted(cells.seed.unique())
     sur = [float(np.nanmean(per_target_spearman(ground_truth(s, folder)["surrogate"], ground_truth(s, folder)["LOTO"]))) for s in seeds]
     parts.append(pd.DataFrame([dict(epoch=math.nan, M=math.nan, rule="", spearman=float(np.mean(sur)), se=sem(sur), seeds=len(sur),
