@@ -10,6 +10,7 @@ import numpy as np, pandas as pd, torch
 from scipy import stats
 from .datasets import load_celeba, cache_dir
 from .nets import shared_bottom, train_and_record, order_seeds, evaluate
+from .checks import DataStamp
 from .trak import ProjectedMTIF
 from .baselines import per_target_spearman
 from .results import sem
@@ -17,7 +18,7 @@ from .results import sem
 # %% auto #0
 __all__ = ['PROTOCOL', 'SCORE', 'RECORD', 'SMOKE', 'EKFAC', 'ALPHAS', 'HESSIANS', 'RULES', 'ENSEMBLE_SIZES', 'study_config',
            'ekfac_config', 'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell', 'damping_cell', 'ensemble',
-           'ground_truth', 'summary_of', 'study_summary']
+           'ground_truth', 'summary_of', 'study_summary', 'agreement_table']
 
 # %% ../nbs/27_estimators.ipynb #3740f60c
 PROTOCOL = dict(size=32, n_per_task=1000, epochs=200, step_size=100, step_gamma=0.5, lr=1e-3, batch_size=64, orders=2)   # chapters 10/12
@@ -61,6 +62,7 @@ def _final_model(seed: int, model: int, protocol: dict, record, checkpoints: Pat
     if state is None or state.get("epoch") != protocol["epochs"]:
         raise FileNotFoundError(f"{ck} does not hold the final model of seed {seed}, model {model}: run its TRAK cell first")
     net.load_state_dict(state["model"]); net.eval()
+    net.trained_on_ = DataStamp([t for pair in cel.train for t in pair])     # the cell's run trained it on these data (train_mtl's stamp)
     return cel, net
 
 def _json_matrix(T) -> str:
@@ -239,3 +241,23 @@ def study_summary(cells: pd.DataFrame, folder: Path, ekfac: pd.DataFrame | None 
     parts.append(pd.DataFrame([dict(epoch=math.nan, M=math.nan, rule="", spearman=float(np.mean(sur)), se=sem(sur), seeds=len(sur),
                                     scorer="surrogate (chapter 12)")]))
     return pd.concat(parts, ignore_index=True)[["scorer", "epoch", "M", "rule", "spearman", "se", "seeds"]].astype({"epoch": "Int64", "M": "Int64"})
+
+# %% ../nbs/27_estimators.ipynb #42c73ed0
+def agreement_table(damping: pd.DataFrame, study: pd.DataFrame, M: int) -> pd.DataFrame:
+    """Per (weighting, alpha) of the damping cells: the models' agreement as `ProjectedMTIF.agreement` computes it (mean
+    over seeds of the mean pairwise per-target Spearman of models 0..M-1, and the reliability of their mean) beside the
+    setting's LOTO Spearman (`study`'s normalized ensemble of M models)."""
+    from mtif.trak import RELIABILITY_MIN
+    rows = []
+    for (h, a), g in damping.groupby(["hessian", "alpha"]):
+        rs = []
+        for s, gs in g.groupby("seed"):
+            Ts = [_matrix(t).numpy() for t in gs.sort_values("model")["T"][:M]]
+            if len(Ts) < M: continue
+            rs.append(np.mean([np.nanmean(per_target_spearman(Ts[i], Ts[j])) for i in range(M) for j in range(i + 1, M)]))
+        r = float(np.mean(rs)) if rs else math.nan
+        acc = study[(study.scorer == f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}") & (study.M == M) & (study.rule == "normalized")]
+        rows.append(dict(hessian=h, alpha=a, agreement=r, reliability=M * r / (1 + (M - 1) * r) if 1 + (M - 1) * r > 0 else math.nan,
+                         trusted=bool(M * r / (1 + (M - 1) * r) >= RELIABILITY_MIN) if 1 + (M - 1) * r > 0 else False,
+                         loto_spearman=float(acc.spearman.iloc[0]) if len(acc) else math.nan, seeds=len(rs)))
+    return pd.DataFrame(rows)

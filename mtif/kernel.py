@@ -126,7 +126,7 @@ class KernelMTIF(ProjectedMTIF):
     damping) instead of the P-dimensional primal. The same scores, sign, per-block `relative_damping`, ensemble rule and
     `agreement()` as `ProjectedMTIF` with the identity projection, in float64. Memory: about 3 N^2 doubles per model
     while scoring, and N times the per-sample gradient size of the convolutions while the Gram matrix is built."""
-    def __init__(self, models, data: MultitaskData, task_type: str = "binary", hessian: str = "trak", damping: float = 0.0,
+    def __init__(self, models, data: MultitaskData, task_type: str = "binary", hessian: str = "gn", damping: float = 0.0,
                  relative_damping: float = 1.0, batch_size: int = 256, progress: bool = True, ensemble: str = "normalized",
                  split: str = "val"):
         super().__init__(models, data, task_type, proj_dim=1, kind="identity", hessian=hessian, damping=damping,
@@ -187,7 +187,7 @@ def _model_scores(self: KernelMTIF, split: str, theta_l: bool = True, block_damp
 
 # %% ../nbs/26_kernel_mtif.ipynb #12d4e807
 KERNEL_DEFAULTS = dict(hessian="gn", relative_damping=1.0)                   # chapter 26: the best on CelebA at the protocol
-PROJECTED_DEFAULTS = dict(proj_dim=512, hessian="trak", relative_damping=1.0)   # chapter 10's settings, where N^2 does not fit
+PROJECTED_DEFAULTS = dict(proj_dim=512, hessian="gn", relative_damping=1.0)     # chapter 27: what predicted LOTO on CelebA, where N^2 does not fit
 
 def _available_bytes() -> int:
     "Memory available to this process now (`MemAvailable` on Linux; else what psutil reports; else 4 GiB)."

@@ -80,7 +80,7 @@ def regime_cell(decay: float, width: int, seed: int, lengths=(5, 20, 80, 300)) -
         rho = decay + 1e-4
         t1 = time.perf_counter()
         est = {"exact Hessian": dense_gn_mtif(m, data, "exact", damping=rho)[1], "Gauss-Newton": dense_gn_mtif(m, data, "gn", damping=rho)[1],
-               "projected, m=64": ProjectedMTIF(m, data, proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False).task_influence()}
+               "projected, m=64": ProjectedMTIF(m, data, proj_dim=64, hessian="gn", relative_damping=0.0, damping=rho, dtype=torch.float64, progress=False).task_influence()}
         t_mtif = time.perf_counter() - t1
         warm = warm_start_loto(m, data, epochs=max(5, E // 4), seed=0, **kw)[-1]
         truths = {"cold LOTO (mean of 2 orders)": (cold[0][e] + cold[1][e]) / 2, "warm LOTO": warm}
@@ -167,7 +167,7 @@ def agreement_cell(decay: float, width: int, seed: int, lengths=(5, 20, 80, 300)
             Ta, Tb = (dense_gn_mtif(m, data, hess, damping=rho)[1] for m in ms)
             r = float(np.nanmean(per_target_spearman(Ta, Tb)))
             rows.append(dict(epochs=E, estimator=name, check="two models", agreement=r, reliability_of_2=two(r)))
-        pkw = dict(proj_dim=64, hessian="gn", damping=rho, dtype=torch.float64, progress=False)
+        pkw = dict(proj_dim=64, hessian="gn", relative_damping=0.0, damping=rho, dtype=torch.float64, progress=False)
         ag = ProjectedMTIF(ms, data, **pkw).agreement()
         rows.append(dict(epochs=E, estimator="projected, m=64", check="two models", agreement=ag["mean"], reliability_of_2=ag["reliability"]))
         Tp = [ProjectedMTIF(ms[0], data, seed=ps, **pkw).task_influence() for ps in (0, 1)]

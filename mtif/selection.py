@@ -134,7 +134,7 @@ def influence(self: NetLearner, model, data: MultitaskData) -> torch.Tensor:
     from mtif.trak import ProjectedMTIF
     seed = getattr(model, "_mtif_seed", 0)
     models = [model] + [self.fit(data, seed + 1000 * i) for i in range(1, self.ensemble)]
-    pm = ProjectedMTIF(models, data, self.task_type, proj_dim=self.proj_dim, seed=seed, relative_damping=self.relative_damping,
+    pm = ProjectedMTIF(models, data, self.task_type, proj_dim=self.proj_dim, seed=seed, hessian="trak", relative_damping=self.relative_damping,
                        progress=self.progress)
     return pm.data_influence_all("val").cpu()
 @patch

@@ -463,12 +463,18 @@ def combine_ensemble(Ds: list, Ts: list, rule: str = "normalized"):
 
 class ProjectedMTIF:
     """Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores of an ensemble of trained
-    models, each normalized to its own scale before averaging (`ensemble="normalized"`; `combine_ensemble`). Before
-    reading the task-level scores as relatedness, check that independently trained models agree (`agreement()`): on
-    the regime map's networks they predicted leave-one-task-out only where they did (with weight decay)."""
+    models, each normalized to its own scale before averaging (`ensemble="normalized"`; `combine_ensemble`).
+
+    The defaults are what predicted leave-one-task-out in chapter 27's study of CelebA at the paper's protocol (five
+    seeds): the curvature with the Gauss-Newton weighting (`hessian="gn"`, w = Q(1 - Q)) and each block damped by its
+    own mean diagonal entry (`relative_damping=1.0`), m = 512, on the final models. TRAK's weighting (`hessian="trak"`,
+    w = 1, the paper's estimator) or a damping near 0 gave scores no better than chance there; `hessian="trak",
+    relative_damping=0` is the paper's formula, kept for comparisons. Pass several independently trained models (M >= 3)
+    and check that they agree (`agreement()`) before reading the task-level scores as relatedness: on the regime map's
+    networks they predicted leave-one-task-out only where they did."""
     def __init__(self, models, data: MultitaskData, task_type: str = "binary", proj_dim=512, kind: str = "rademacher",
-                 seed: int = 0, hessian: str = "trak", damping: float = 0.0, batch_size: int = 128, store=None,
-                 projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 0.0,
+                 seed: int = 0, hessian: str = "gn", damping: float = 0.0, batch_size: int = 128, store=None,
+                 projection: str = "auto", dtype=torch.float32, progress: bool = True, relative_damping: float = 1.0,
                  workers: int | None = None, scheduler: str | None = None, ensemble: str = "normalized", split: str = "val"):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         if not self.models: raise ValueError("need at least one trained model")

@@ -175,8 +175,10 @@ def test_damping_vocabulary_matches_the_code_and_running_md():
     assert "One damping vocabulary" in text and "`LiSSASolver(damping=)` meant the fraction of `scale`" in text
     assert default(NetLearner, "relative_damping") == 1.0 and KERNEL_DEFAULTS["relative_damping"] == 1.0
     assert "`NetLearner` and `network_influence`, use `relative_damping=1.0`" in text
-    assert default(ProjectedMTIF, "damping") == 0 and default(ProjectedMTIF, "relative_damping") == 0
-    assert default(projected_solver, "damping") == 0 and "`ProjectedMTIF` and `projected_solver` are undamped" in text
+    assert default(ProjectedMTIF, "damping") == 0 and default(ProjectedMTIF, "relative_damping") == 1.0      # chapter 27's study
+    assert default(ProjectedMTIF, "hessian") == default(KernelMTIF, "hessian") == KERNEL_DEFAULTS["hessian"] == "gn"
+    assert "`network_influence` the Gauss–Newton weighting `hessian=\"gn\"`" in text and "Pass `hessian=\"trak\", relative_damping=0` for the paper's formula" in text
+    assert default(projected_solver, "damping") == 0 and default(projected_solver, "relative_damping") == 0 and "`projected_solver` is undamped" in text
     assert "damping" not in params(task_influence) and "The exact path never damps" in text
     assert "Nothing is damped unless you pass" not in text                  # the earlier, wrong statement stays gone
 
