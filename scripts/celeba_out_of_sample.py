@@ -19,7 +19,7 @@ for seed in range(5, 10):
     ens = [base]
     for j in range(1, 3):
         mj = shared_bottom(cel, seed=100 * seed + j); train_mtl(mj, cel, seed=100 * seed + j, **kw); ens.append(mj)
-    pm = ProjectedMTIF(ens, cel, proj_dim=512, hessian="trak", seed=seed, progress=False)
+    pm = ProjectedMTIF(ens, cel, proj_dim=512, hessian="trak", relative_damping=0.0, seed=seed, progress=False)
     for a in res: res[a].append(sp(pm.set_damping(relative_damping=a).task_influence(), Tt))
     print(f"seed {seed}: " + ", ".join(f"alpha={a}: {res[a][-1]:+.3f}" for a in res) + f"  ({time.perf_counter() - t00:.0f} s)", flush=True)
 for a, v in res.items():
