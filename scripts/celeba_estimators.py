@@ -12,7 +12,7 @@ table, the figure and the verdict (`mtif reproduce --only 27`, or its quick run)
     python scripts/celeba_estimators.py --summary                   # the cells so far against LOTO; computes nothing
 
 Cost on this project's 2-core CPU: a TRAK cell (training, four checkpoints scored) 4.2 min on one thread, 2.6 min on
-two; an EK-FAC cell about 7 min on two (factors 100 s, scores of 9 targets the rest); a damping cell under a minute.
+two; an EK-FAC cell 5 to 15 min on two beside other work; a damping cell (ten settings) 15 s.
 """
 import argparse, sys
 from pathlib import Path
