@@ -11,13 +11,13 @@ from scipy import stats
 from .datasets import load_celeba, cache_dir
 from .nets import shared_bottom, train_and_record, order_seeds, evaluate
 from .checks import DataStamp
-from .trak import ProjectedMTIF
+from .trak import ProjectedMTIF, ENSEMBLE_RULES, combine_models, pairwise_agreement, spearman_brown, RELIABILITY_MIN
 from .baselines import per_target_spearman
 from .results import sem
 
 # %% auto #0
 __all__ = ['PROTOCOL', 'SCORE', 'RECORD', 'SMOKE', 'EKFAC', 'ALPHAS', 'HESSIANS', 'RULES', 'ENSEMBLE_SIZES', 'study_config',
-           'ekfac_config', 'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell', 'damping_cell', 'ensemble',
+           'ekfac_config', 'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell', 'damping_cell',
            'ground_truth', 'summary_of', 'study_summary', 'agreement_table']
 
 # %% ../nbs/27_estimators.ipynb #3740f60c
@@ -29,7 +29,7 @@ EKFAC = dict(strategy="ekfac", curvature="J'J", lambda_max_examples=1800, dampin
              order="shuffled, seed 0")
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]       # relative damping of the damping cells (1.0: SCORE's)
 HESSIANS = ["trak", "gn"]                     # and their curvature weighting ("trak": SCORE's; "gn": chapter 26's best)
-RULES = ("normalized", "mean", "median")
+RULES = ENSEMBLE_RULES
 ENSEMBLE_SIZES = (1, 2, 3, 5, 10, 20)
 
 def study_config(protocol: dict = PROTOCOL, record=RECORD) -> str:
@@ -181,25 +181,15 @@ def damping_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, 
     t0 = time.perf_counter()
     pm = ProjectedMTIF(net, cel, seed=seed + 1000 * model, progress=False, **SCORE)
     acc = float(evaluate(net, cel, "test")["acc"].mean())
-    rows = []
+    scored = []
     for h, a in [(h, a) for h in HESSIANS for a in ALPHAS]:
         t1 = time.perf_counter()
         pm.hessian = h                                          # the solvers are cached per weighting and damping
         D, T = pm.set_damping(relative_damping=a).scores()
-        rows.append(dict(hessian=h, alpha=a, epoch=list(record)[-1], scale=float(D[~torch.isnan(D)].square().mean().sqrt()), test_acc=acc,
-                         seconds_score=time.perf_counter() - t1, seconds_cell=math.nan, T=_json_matrix(T)))
-    for r in rows: r["seconds_cell"] = time.perf_counter() - t0
-    return rows
-
-# %% ../nbs/27_estimators.ipynb #0f441a39
-def ensemble(Ts: list, scales: list, rule: str) -> torch.Tensor:
-    "The ensemble's task-level matrix from its models' matrices and scales: `combine_ensemble`'s rules ('normalized', 'mean') or 'median'."
-    if rule not in RULES: raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    T = torch.stack(Ts)
-    if rule == "median": return T.nanquantile(0.5, 0)           # entrywise; an even M: the midpoint of the middle two
-    if rule == "mean": return T.mean(0)
-    s = torch.tensor(scales, dtype=T.dtype)
-    return (T * (s.log().mean().exp() / s).view(-1, 1, 1)).mean(0)
+        scored.append((h, a, float(D[~torch.isnan(D)].square().mean().sqrt()), time.perf_counter() - t1, T))
+    seconds = time.perf_counter() - t0
+    return [dict(hessian=h, alpha=a, epoch=list(record)[-1], scale=s, test_acc=acc, seconds_score=dt, seconds_cell=seconds, T=_json_matrix(T))
+            for h, a, s, dt, T in scored]
 
 # %% ../nbs/27_estimators.ipynb #64dac6ce
 def ground_truth(seed: int, folder: Path) -> dict:
@@ -207,12 +197,12 @@ def ground_truth(seed: int, folder: Path) -> dict:
     f = pd.read_csv(Path(folder) / f"seed{seed}_matrices.csv")
     return {m: torch.tensor(g.pivot(index="target", columns="source", values="value").values, dtype=torch.float64) for m, g in f.groupby("method")}
 
-def summary_of(cells: pd.DataFrame, folder: Path, sizes=ENSEMBLE_SIZES) -> pd.DataFrame:
-    """One scorer's cells against LOTO: per (epoch, M, rule), the mean over seeds of the mean-over-targets Spearman, its
-    standard error and the seeds used (a seed counts for M only with models 0..M-1 at that epoch)."""
+def summary_of(cells: pd.DataFrame, loto: dict, sizes=ENSEMBLE_SIZES) -> pd.DataFrame:
+    """One scorer's cells against LOTO (`loto`: each seed's LOTO matrix): per (epoch, M, rule), the mean over seeds of
+    the mean-over-targets Spearman, its standard error and the seeds used (a seed counts for M only with models 0..M-1
+    at that epoch)."""
     cells = cells.assign(T=[_matrix(t) for t in cells["T"]])     # each matrix parsed once
     rows, seeds = [], sorted(cells.seed.unique())
-    gts = {s: ground_truth(s, folder)["LOTO"] for s in seeds}
     for E in sorted(cells.epoch.unique()):
         for M in sizes:
             for rule in RULES if M > 1 else ("single",):
@@ -221,7 +211,7 @@ def summary_of(cells: pd.DataFrame, folder: Path, sizes=ENSEMBLE_SIZES) -> pd.Da
                     c = cells[(cells.seed == s) & (cells.epoch == E)].sort_values("model")
                     if len(c) < M or list(c.model[:M]) != list(range(M)): continue
                     Ts = list(c["T"][:M])
-                    per_seed.append(float(np.nanmean(per_target_spearman(Ts[0] if M == 1 else ensemble(Ts, list(c.scale[:M]), rule), gts[s]))))
+                    per_seed.append(float(np.nanmean(per_target_spearman(Ts[0] if M == 1 else combine_models(torch.stack(Ts), torch.tensor(list(c.scale[:M]), dtype=torch.float64), rule), loto[s]))))
                 if per_seed: rows.append(dict(epoch=int(E), M=M, rule=rule, spearman=float(np.mean(per_seed)), se=sem(per_seed), seeds=len(per_seed)))
     return pd.DataFrame(rows, columns=["epoch", "M", "rule", "spearman", "se", "seeds"])
 
@@ -230,14 +220,17 @@ def study_summary(cells: pd.DataFrame, folder: Path, ekfac: pd.DataFrame | None 
     """The study's table: TRAK's cells (and EK-FAC's, and the damping cells' per alpha) of these settings against chapter
     12's LOTO (`summary_of`), with the surrogate's Spearman on the same seeds (chapter 12's matrix) as a last row."""
     cells = cells[cells.config == study_config(protocol, record)]
-    parts = [summary_of(cells, folder).assign(scorer=f"TRAK, m = {SCORE['proj_dim']}")]
-    if ekfac is not None and len(ekfac := ekfac[ekfac.config == ekfac_config(protocol, record)]):
-        parts.append(summary_of(ekfac, folder).assign(scorer="EK-FAC"))
-    if damping is not None and len(damping := damping[damping.config == damping_config(protocol, record)]):
-        parts += [summary_of(g, folder).assign(scorer=f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}")
+    ekfac = None if ekfac is None else ekfac[ekfac.config == ekfac_config(protocol, record)]
+    damping = None if damping is None else damping[damping.config == damping_config(protocol, record)]
+    truth = {s: ground_truth(s, folder) for s in sorted(set().union(*(set(f.seed) for f in (cells, ekfac, damping) if f is not None)))}
+    loto = {s: t["LOTO"] for s, t in truth.items()}
+    parts = [summary_of(cells, loto).assign(scorer=f"TRAK, m = {SCORE['proj_dim']}")]
+    if ekfac is not None and len(ekfac): parts.append(summary_of(ekfac, loto).assign(scorer="EK-FAC"))
+    if damping is not None and len(damping):
+        parts += [summary_of(g, loto).assign(scorer=f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}")
                   for (h, a), g in damping.groupby(["hessian", "alpha"])]
     seeds = sorted(cells.seed.unique())
-    sur = [float(np.nanmean(per_target_spearman(ground_truth(s, folder)["surrogate"], ground_truth(s, folder)["LOTO"]))) for s in seeds]
+    sur = [float(np.nanmean(per_target_spearman(truth[s]["surrogate"], truth[s]["LOTO"]))) for s in seeds]
     parts.append(pd.DataFrame([dict(epoch=math.nan, M=math.nan, rule="", spearman=float(np.mean(sur)), se=sem(sur), seeds=len(sur),
                                     scorer="surrogate (chapter 12)")]))
     return pd.concat(parts, ignore_index=True)[["scorer", "epoch", "M", "rule", "spearman", "se", "seeds"]].astype({"epoch": "Int64", "M": "Int64"})
@@ -247,17 +240,16 @@ def agreement_table(damping: pd.DataFrame, study: pd.DataFrame, M: int) -> pd.Da
     """Per (weighting, alpha) of the damping cells: the models' agreement as `ProjectedMTIF.agreement` computes it (mean
     over seeds of the mean pairwise per-target Spearman of models 0..M-1, and the reliability of their mean) beside the
     setting's LOTO Spearman (`study`'s normalized ensemble of M models)."""
-    from mtif.trak import RELIABILITY_MIN
     rows = []
     for (h, a), g in damping.groupby(["hessian", "alpha"]):
         rs = []
         for s, gs in g.groupby("seed"):
             Ts = [_matrix(t).numpy() for t in gs.sort_values("model")["T"][:M]]
             if len(Ts) < M: continue
-            rs.append(np.mean([np.nanmean(per_target_spearman(Ts[i], Ts[j])) for i in range(M) for j in range(i + 1, M)]))
+            rs.append(np.mean([p[2] for p in pairwise_agreement(Ts)]))
         r = float(np.mean(rs)) if rs else math.nan
+        rel = spearman_brown(r, M)
         acc = study[(study.scorer == f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}") & (study.M == M) & (study.rule == "normalized")]
-        rows.append(dict(hessian=h, alpha=a, agreement=r, reliability=M * r / (1 + (M - 1) * r) if 1 + (M - 1) * r > 0 else math.nan,
-                         trusted=bool(M * r / (1 + (M - 1) * r) >= RELIABILITY_MIN) if 1 + (M - 1) * r > 0 else False,
+        rows.append(dict(hessian=h, alpha=a, agreement=r, reliability=rel, trusted=bool(rel >= RELIABILITY_MIN),
                          loto_spearman=float(acc.spearman.iloc[0]) if len(acc) else math.nan, seeds=len(rs)))
     return pd.DataFrame(rows)

@@ -10,7 +10,7 @@ from scipy import stats
 from .data import make_synthetic, binarize
 from .checks import stream_seed
 from .nets import SharedBottom, mlp_encoder, train_mtl, evaluate, cold_start_loto, warm_start_loto
-from .trak import dense_gn_mtif, ProjectedMTIF
+from .trak import dense_gn_mtif, ProjectedMTIF, spearman_brown
 from .baselines import per_target_spearman
 
 # %% auto #0
@@ -159,20 +159,19 @@ def agreement_cell(decay: float, width: int, seed: int, lengths=(5, 20, 80, 300)
     inits = [regime_model(data, width, s) for s in (seed, seed + 1000)]
     kw = dict(ADAM, weight_decay=decay)
     rows, rho = [], decay + 1e-4
-    two = lambda r: 2 * r / (1 + r) if r > -1 else np.nan                  # Spearman-Brown for two models
     for E in lengths:
         ms = [copy.deepcopy(i) for i in inits]
         for m, o in zip(ms, (0, 1)): train_mtl(m, data, epochs=E, seed=o, **kw)
         for name, hess in (("exact Hessian", "exact"), ("Gauss-Newton", "gn")):
             Ta, Tb = (dense_gn_mtif(m, data, hess, damping=rho)[1] for m in ms)
             r = float(np.nanmean(per_target_spearman(Ta, Tb)))
-            rows.append(dict(epochs=E, estimator=name, check="two models", agreement=r, reliability_of_2=two(r)))
+            rows.append(dict(epochs=E, estimator=name, check="two models", agreement=r, reliability_of_2=spearman_brown(r, 2)))
         pkw = dict(proj_dim=64, hessian="gn", relative_damping=0.0, damping=rho, dtype=torch.float64, progress=False)
         ag = ProjectedMTIF(ms, data, **pkw).agreement()
         rows.append(dict(epochs=E, estimator="projected, m=64", check="two models", agreement=ag["mean"], reliability_of_2=ag["reliability"]))
         Tp = [ProjectedMTIF(ms[0], data, seed=ps, **pkw).task_influence() for ps in (0, 1)]
         r = float(np.nanmean(per_target_spearman(Tp[0], Tp[1])))
-        rows.append(dict(epochs=E, estimator="projected, m=64", check="two projection seeds", agreement=r, reliability_of_2=two(r)))
+        rows.append(dict(epochs=E, estimator="projected, m=64", check="two projection seeds", agreement=r, reliability_of_2=spearman_brown(r, 2)))
     return rows
 
 def agreement_against_accuracy(ag: pd.DataFrame, cells: pd.DataFrame, reliability_min: float = 0.5):

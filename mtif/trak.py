@@ -21,7 +21,8 @@ from .checks import (CacheRebuiltWarning, DataStamp, FileLock, check_int, check_
 __all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'RELIABILITY_MIN', 'Projector', 'output_margin', 'OutputGradients',
            'TaskOutputGradients', 'DenseFeaturizer', 'factored_supported', 'layer_grads', 'FactoredFeaturizer',
            'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores', 'sparsify',
-           'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif']
+           'combine_models', 'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif', 'spearman_brown',
+           'pairwise_agreement']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -444,6 +445,17 @@ def sparsify(D: torch.Tensor, topk: int | None = None, threshold: float | None =
 # %% ../nbs/09_trak.ipynb #ee24ec17
 ENSEMBLE_RULES = ("normalized", "mean", "median")
 
+def combine_models(X: torch.Tensor, scales: torch.Tensor, rule: str = "normalized") -> torch.Tensor:
+    """The models' scores stacked along the first dimension, `X` of shape (M, ...), combined by `rule` (one of
+    `ENSEMBLE_RULES`, see `combine_ensemble`) given each model's scale (the RMS of its data-level scores, shape (M,)).
+    Chapter 27 calls it on stored task-level matrices and scales."""
+    if rule not in ENSEMBLE_RULES: raise ValueError(f"ensemble must be one of {ENSEMBLE_RULES}, got {rule!r}")
+    if rule == "mean": return X.mean(0)
+    if rule == "median": return X.nanquantile(0.5, 0)
+    if not (scales > 0).all(): raise ValueError(f"model(s) {torch.nonzero(scales <= 0).flatten().tolist()} give all-zero scores: nothing to normalize by")
+    w = (scales.log().mean().exp() / scales).to(X.dtype)
+    return (X * w.view(-1, *[1] * (X.dim() - 1))).mean(0)
+
 def combine_ensemble(Ds: list, Ts: list, rule: str = "normalized"):
     """One model's scores from an ensemble's: `(D, T, scales)`. `"normalized"`: each model's data- and task-level scores
     divided by its scale s_i (the RMS of its data-level scores), averaged, and multiplied by the geometric mean of the
@@ -451,15 +463,8 @@ def combine_ensemble(Ds: list, Ts: list, rule: str = "normalized"):
     scale); `"mean"`: the plain mean, where a model whose scores are 100x larger decides alone; `"median"`: the entrywise
     median of the models' raw scores (of D and of T separately, so T is no longer D's sum; an even M takes the midpoint
     of the middle two), which one model far off cannot move (chapter 27 compares the three on CelebA)."""
-    if rule not in ENSEMBLE_RULES: raise ValueError(f"ensemble must be one of {ENSEMBLE_RULES}, got {rule!r}")
-    D, T = torch.stack(Ds), torch.stack(Ts)
     s = torch.stack([d[~torch.isnan(d)].square().mean().sqrt() for d in Ds])
-    if rule == "mean": return D.mean(0), T.mean(0), s
-    if rule == "median": return D.nanquantile(0.5, 0), T.nanquantile(0.5, 0), s
-    if not (s > 0).all(): raise ValueError(f"model(s) {torch.nonzero(s <= 0).flatten().tolist()} give all-zero scores: nothing to normalize by")
-    g = s.log().mean().exp()
-    w = (g / s).to(D.dtype)
-    return (D * w.view(-1, *[1] * (D.dim() - 1))).mean(0), (T * w.view(-1, 1, 1)).mean(0), s
+    return combine_models(torch.stack(Ds), s, rule), combine_models(torch.stack(Ts), s, rule), s
 
 class ProjectedMTIF:
     """Projected (TRAK-style) MTIF for shared-bottom or mixture-of-experts models: scores of an ensemble of trained
@@ -661,6 +666,17 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", damping: fl
 # %% ../nbs/09_trak.ipynb #2a5430e9
 RELIABILITY_MIN = 0.5   # below it, most of what the ensemble's scores rank is particular to the models drawn
 
+def spearman_brown(r: float, M: int) -> float:
+    """The reliability of the mean of M measurements whose mean pairwise correlation is r: M r / (1 + (M - 1) r); NaN
+    where 1 + (M - 1) r <= 0 (r at or below -1/(M - 1), where the formula has no meaning)."""
+    return M * r / (1 + (M - 1) * r) if 1 + (M - 1) * r > 0 else float("nan")
+
+def pairwise_agreement(Ts: list) -> list:
+    """`(i, j, r_ij)` for each pair i < j of the task-level matrices `Ts` (K x K arrays, NaN diagonal): r_ij the mean over
+    targets of the per-target Spearman between Ts[i] and Ts[j]."""
+    from mtif.baselines import per_target_spearman
+    return [(i, j, float(np.nanmean(per_target_spearman(Ts[i], Ts[j])))) for i in range(len(Ts)) for j in range(i + 1, len(Ts))]
+
 @patch
 def agreement(self: ProjectedMTIF, split: str | None = None) -> dict:
     """How much of the task-level scores the ensemble's M >= 2 models share: `pairs` (a list of `(i, j, r_ij)`, r the mean
@@ -668,15 +684,14 @@ def agreement(self: ProjectedMTIF, split: str | None = None) -> dict:
     M r / (1 + (M - 1) r)), `models` (M), `per_model` (each model's own task-level scores, a list of (K, K)), and
     `verdict`, a sentence saying whether the scores can be trusted as a ranking. Needs no ground truth; the models must
     be trained independently."""
-    from mtif.baselines import per_target_spearman
     M = len(self.models)
     if M < 2: raise ValueError("agreement needs an ensemble of at least two independently trained models (another "
                                "initialization and data order); with one model there is nothing to compare")
     per_model = self._model_scores(self._split(split))[1]
     Ts = [T.cpu().numpy() for T in per_model]
-    pairs = [(i, j, float(np.nanmean(per_target_spearman(Ts[i], Ts[j])))) for i in range(M) for j in range(i + 1, M)]
+    pairs = pairwise_agreement(Ts)
     r = float(np.mean([p[2] for p in pairs]))
-    rel = M * r / (1 + (M - 1) * r) if 1 + (M - 1) * r > 0 else float("nan")
+    rel = spearman_brown(r, M)
     ok = rel >= RELIABILITY_MIN
     verdict = (f"the {M} models agree (mean pairwise Spearman {r:.2f}, reliability of their mean {rel:.2f} >= {RELIABILITY_MIN}): "
                "the task-level ranking is shared, which is necessary, not sufficient, for it to be right" if ok else
