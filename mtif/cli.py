@@ -195,7 +195,9 @@ def _print_end(table, out, figs, times, quick, accept, accepted, moved, failed, 
         for l in moved: print(l)
     if not quick and failed: print(f"\nthe fidelity report and the README were not rewritten: {len(failed)} chapter(s) failed")
     elif not quick:
-        try: print(f"\nfidelity report: {report(figs, nbs.parent / 'README.md')}")
+        own = Path(figs).resolve() == (nbs.parent / "figures").resolve()     # the README's tables are the checkout's figures'
+        try: print(f"\nfidelity report: {report(figs, nbs.parent / 'README.md' if own else None)}" +
+                   ("" if own else f" (the README was left as it is: its tables come from {nbs.parent / 'figures'}, not {figs})"))
         except ValueError as e: print(f"\nthe fidelity report was not written: {e}", file=sys.stderr)
     if failed:
         print(f"\nFAILED: {len(failed)} chapter(s): {', '.join(failed)}")
