@@ -16,9 +16,9 @@ from .baselines import per_target_spearman
 from .results import sem
 
 # %% auto #0
-__all__ = ['PROTOCOL', 'SCORE', 'RECORD', 'SMOKE', 'EKFAC', 'ALPHAS', 'HESSIANS', 'RULES', 'ENSEMBLE_SIZES', 'study_config',
-           'ekfac_config', 'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell', 'damping_cell',
-           'ground_truth', 'summary_of', 'study_summary', 'agreement_table']
+__all__ = ['PROTOCOL', 'SCORE', 'RECORD', 'SMOKE', 'EKFAC', 'EKFAC_GN', 'ALPHAS', 'HESSIANS', 'RULES', 'ENSEMBLE_SIZES',
+           'study_config', 'ekfac_config', 'damping_config', 'model_checkpoint', 'trak_cell', 'ekfac_cell',
+           'damping_cell', 'ground_truth', 'summary_of', 'study_summary', 'agreement_table']
 
 # %% ../nbs/27_estimators.ipynb #3740f60c
 PROTOCOL = dict(size=32, n_per_task=1000, epochs=200, step_size=100, step_gamma=0.5, lr=1e-3, batch_size=64, orders=2)   # chapters 10/12
@@ -27,6 +27,7 @@ RECORD = [5, 20, 100, 200]                                                 # che
 SMOKE = dict(PROTOCOL, size=16, n_per_task=100, epochs=3, step_size=2), [1, 3]     # the code path in a minute, not a result
 EKFAC = dict(strategy="ekfac", curvature="J'J", lambda_max_examples=1800, damping="kronfluence heuristic", dtype="float32",
              order="shuffled, seed 0")
+EKFAC_GN = dict(EKFAC, curvature="GN", damping="pooled", damping_scales=[0.1, 1.0])   # the Gauss-Newton weighting; d = scale x mean eigenvalue of all layers
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]       # relative damping of the damping cells (1.0: SCORE's)
 HESSIANS = ["trak", "gn"]                     # and their curvature weighting ("trak": SCORE's; "gn": chapter 26's best)
 RULES = ENSEMBLE_RULES
@@ -36,9 +37,10 @@ def study_config(protocol: dict = PROTOCOL, record=RECORD) -> str:
     "The key of a TRAK cell: a hash of the protocol, the scorer and the checkpoints (a string, never read back as a number)."
     return "c" + hashlib.sha256(json.dumps([protocol, SCORE, list(record)], sort_keys=True).encode()).hexdigest()[:12]
 
-def ekfac_config(protocol: dict = PROTOCOL, record=RECORD) -> str:
-    "The key of an EK-FAC cell: its settings and the TRAK cells' whose final models it scores."
-    return "e" + hashlib.sha256(json.dumps([protocol, EKFAC, list(record)[-1], study_config(protocol, record)], sort_keys=True).encode()).hexdigest()[:12]
+def ekfac_config(protocol: dict = PROTOCOL, record=RECORD, settings: dict | None = None) -> str:
+    "The key of an EK-FAC cell: its settings (`EKFAC` unless given, or `EKFAC_GN`) and the TRAK cells' whose final models it scores."
+    settings = EKFAC if settings is None else settings
+    return "e" + hashlib.sha256(json.dumps([protocol, settings, list(record)[-1], study_config(protocol, record)], sort_keys=True).encode()).hexdigest()[:12]
 
 def damping_config(protocol: dict = PROTOCOL, record=RECORD) -> str:
     "The key of a damping cell: the relative dampings and the TRAK cells' settings whose final models it rescores."
@@ -107,10 +109,13 @@ def trak_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, rec
                  seconds_score=x["seconds_score"], seconds_cell=secs, T=_json_matrix(x["T"])) for E, x in zip(r["epochs"], r["extra"])]
 
 # %% ../nbs/27_estimators.ipynb #327c2e36
-def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, record=RECORD, checkpoints: Path | None = None) -> list:
-    """EK-FAC (kronfluence, `EKFAC`) on the final model of TRAK cell (seed, model), which must have run: one row with
-    `trak_cell`'s columns (T in MTIF's sign and scale, positive = harmful) plus seconds_fit and `own` (JSON of T's
-    diagonal before it is set to NaN: task k's own data on its own validation loss, negative when it helps)."""
+def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, record=RECORD, checkpoints: Path | None = None,
+               settings: dict | None = None) -> list:
+    """EK-FAC (kronfluence, `settings`: `EKFAC` unless given) on the final model of TRAK cell (seed, model), which must
+    have run: one row with `trak_cell`'s columns (T in MTIF's sign and scale, positive = harmful) plus seconds_fit and
+    `own` (JSON of T's diagonal before it is set to NaN: task k's own data on its own validation loss, negative when it
+    helps). With `EKFAC_GN` (the Gauss-Newton curvature, a pooled damping): one row per damping scale, with columns
+    damping_scale and damping (the absolute value added to every eigenvalue)."""
     import logging, tempfile, warnings
     import torch.nn as nn, torch.nn.functional as F
     try:
@@ -119,7 +124,10 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
         from kronfluence.arguments import FactorArguments, ScoreArguments
     except ImportError as e:
         raise ImportError(f"EK-FAC cells need kronfluence, one of the dev requirements (pip install kronfluence==1.0.1): {e}") from None
-    if config != ekfac_config(protocol, record): raise ValueError(f"cell made with settings {config}, these are {ekfac_config(protocol, record)}")
+    settings = EKFAC if settings is None else settings
+    if settings.get("curvature") not in ("J'J", "GN"): raise ValueError(f"curvature must be \"J'J\" or \"GN\", got {settings.get('curvature')!r}")
+    if config != ekfac_config(protocol, record, settings): raise ValueError(f"cell made with settings {config}, these are {ekfac_config(protocol, record, settings)}")
+    gn = settings["curvature"] == "GN"
     cel, net = _final_model(seed, model, protocol, record, checkpoints)
 
     class PickHead(nn.Module):
@@ -133,6 +141,8 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
         def compute_train_loss(self, batch, model, sample=False):
             x, y, t = batch
             z = model(x, t)
+            if sample and gn:                    # sqrt(w) J, w = Q(1 - Q): the factors' curvature is J' diag(w) J, the Gauss-Newton matrix
+                q = torch.sigmoid(z.detach()); return (z * (q * (1 - q)).sqrt()).sum()
             if sample: return z.sum()            # the factors' pseudo-gradient: J, the logit's gradient (TRAK's curvature J'J)
             return F.binary_cross_entropy_with_logits(z, y, reduction="sum")
         def compute_measurement(self, batch, model):
@@ -156,20 +166,32 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
         an.fit_all_factors("ekfac", torch.utils.data.Subset(train, order), per_device_batch_size=256,
                            factor_args=FactorArguments(strategy="ekfac", lambda_max_examples=EKFAC["lambda_max_examples"]))
         seconds_fit = time.perf_counter() - t0
-        S = torch.empty(K, len(train), dtype=torch.float64)
-        for k in range(K):
-            an.compute_pairwise_scores(f"target{k}", "ekfac", rows("val", [k]), train, per_device_query_batch_size=nva[k],
-                                       per_device_train_batch_size=256, overwrite_output_dir=True,
-                                       score_args=ScoreArguments(damping_factor=None, aggregate_query_gradients=True))
-            S[k] = an.load_pairwise_scores(f"target{k}")["all_modules"][0].double()
-    if torch.isnan(S).any(): raise FloatingPointError(f"EK-FAC scores of seed {seed}, model {model} have {int(torch.isnan(S).sum())} NaN")
-    D = -S.view(K, K, ntr[0]) / (torch.tensor(nva, dtype=torch.float64).view(K, 1, 1) * ntr[0] * K)
-    T = D.sum(-1)
-    own = T.diagonal().tolist()
-    T.diagonal().fill_(math.nan)
-    return [dict(epoch=list(record)[-1], scale=float(D.square().mean().sqrt()), test_acc=float(evaluate(net, cel, "test")["acc"].mean()),
-                 control_max_diff=math.nan, seconds_score=time.perf_counter() - t0 - seconds_fit, seconds_cell=time.perf_counter() - t0,
-                 seconds_fit=seconds_fit, own=json.dumps(own), T=_json_matrix(T))]
+        dampings = [None]                                       # kronfluence's heuristic: 0.1 x each layer's mean eigenvalue
+        if gn:                                                  # a saturated head's eigenvalues are all 0: one damping for every layer
+            f = an.load_all_factors("ekfac")
+            lam = [f["lambda_matrix"][m].double() / f["num_lambda_processed"][m].double() for m in f["lambda_matrix"]]
+            mean = float(sum(l.sum() for l in lam) / sum(l.numel() for l in lam))
+            dampings = [s * mean for s in settings["damping_scales"]]
+        Ss = []
+        for d in dampings:
+            S = torch.empty(K, len(train), dtype=torch.float64)
+            for k in range(K):
+                an.compute_pairwise_scores(f"target{k}", "ekfac", rows("val", [k]), train, per_device_query_batch_size=nva[k],
+                                           per_device_train_batch_size=256, overwrite_output_dir=True,
+                                           score_args=ScoreArguments(damping_factor=d, aggregate_query_gradients=True))
+                S[k] = an.load_pairwise_scores(f"target{k}")["all_modules"][0].double()
+            if torch.isnan(S).any(): raise FloatingPointError(f"EK-FAC scores of seed {seed}, model {model} have {int(torch.isnan(S).sum())} NaN")
+            Ss.append(S)
+    seconds, acc, out = time.perf_counter() - t0, float(evaluate(net, cel, "test")["acc"].mean()), []
+    for i, S in enumerate(Ss):
+        D = -S.view(K, K, ntr[0]) / (torch.tensor(nva, dtype=torch.float64).view(K, 1, 1) * ntr[0] * K)
+        T = D.sum(-1)
+        own = T.diagonal().tolist()
+        T.diagonal().fill_(math.nan)
+        out.append(dict(epoch=list(record)[-1], scale=float(D.square().mean().sqrt()), test_acc=acc, control_max_diff=math.nan,
+                        seconds_score=(seconds - seconds_fit) / len(Ss), seconds_cell=seconds, seconds_fit=seconds_fit, own=json.dumps(own),
+                        T=_json_matrix(T), **(dict(damping_scale=settings["damping_scales"][i], damping=dampings[i]) if gn else {})))
+    return out
 
 # %% ../nbs/27_estimators.ipynb #93163390
 def damping_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, record=RECORD, checkpoints: Path | None = None) -> list:
@@ -216,16 +238,20 @@ def summary_of(cells: pd.DataFrame, loto: dict, sizes=ENSEMBLE_SIZES) -> pd.Data
     return pd.DataFrame(rows, columns=["epoch", "M", "rule", "spearman", "se", "seeds"])
 
 def study_summary(cells: pd.DataFrame, folder: Path, ekfac: pd.DataFrame | None = None, protocol: dict = PROTOCOL, record=RECORD,
-                  damping: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The study's table: TRAK's cells (and EK-FAC's, and the damping cells' per alpha) of these settings against chapter
-    12's LOTO (`summary_of`), with the surrogate's Spearman on the same seeds (chapter 12's matrix) as a last row."""
+                  damping: pd.DataFrame | None = None, ekfac_gn: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The study's table: TRAK's cells (and EK-FAC's, the damping cells' per alpha and the Gauss-Newton EK-FAC cells' per
+    damping scale) of these settings against chapter 12's LOTO (`summary_of`), with the surrogate's Spearman on the same
+    seeds (chapter 12's matrix) as a last row."""
     cells = cells[cells.config == study_config(protocol, record)]
     ekfac = None if ekfac is None else ekfac[ekfac.config == ekfac_config(protocol, record)]
     damping = None if damping is None else damping[damping.config == damping_config(protocol, record)]
-    truth = {s: ground_truth(s, folder) for s in sorted(set().union(*(set(f.seed) for f in (cells, ekfac, damping) if f is not None)))}
+    ekfac_gn = None if ekfac_gn is None else ekfac_gn[ekfac_gn.config == ekfac_config(protocol, record, EKFAC_GN)]
+    truth = {s: ground_truth(s, folder) for s in sorted(set().union(*(set(f.seed) for f in (cells, ekfac, damping, ekfac_gn) if f is not None)))}
     loto = {s: t["LOTO"] for s, t in truth.items()}
     parts = [summary_of(cells, loto).assign(scorer=f"TRAK, m = {SCORE['proj_dim']}")]
     if ekfac is not None and len(ekfac): parts.append(summary_of(ekfac, loto).assign(scorer="EK-FAC"))
+    if ekfac_gn is not None and len(ekfac_gn):
+        parts += [summary_of(g, loto).assign(scorer=f"EK-FAC, gn weighting, damping {c:g} x mean eigenvalue") for c, g in ekfac_gn.groupby("damping_scale")]
     if damping is not None and len(damping):
         parts += [summary_of(g, loto).assign(scorer=f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}")
                   for (h, a), g in damping.groupby(["hessian", "alpha"])]

@@ -63,7 +63,7 @@ def test_every_reference_declares_its_kind_and_its_tolerance_follows_from_it():
 
 
 def test_celeba_estimator_script_runs_and_resumes(tmp_path):
-    """scripts/celeba_estimators.py (chapter 27's cells from the shell): the three kinds of cell run at smoke size into their own
+    """scripts/celeba_estimators.py (chapter 27's cells from the shell): the four kinds of cell run at smoke size into their own
     folder (cells and checkpoints), resume without computing again, and summarize against chapter 12's committed ground
     truth. (The rules and the summary themselves are tested in chapter 27.)"""
     import subprocess, sys
@@ -73,11 +73,13 @@ def test_celeba_estimator_script_runs_and_resumes(tmp_path):
                                          *extra], capture_output=True, text=True, env=env, timeout=600)
     first = run("--models", "2"); assert first.returncode == 0, first.stderr[-2000:]
     dm = run("--models", "2", "--scorer", "damping"); assert dm.returncode == 0, dm.stderr[-2000:]
+    eg = run("--models", "1", "--scorer", "ekfac_gn"); assert eg.returncode == 0, eg.stderr[-2000:]
     ek = run("--models", "1", "--scorer", "ekfac"); assert ek.returncode == 0, ek.stderr[-2000:]
-    files = {f: (tmp_path / f).read_text() for f in ("cells.csv", "ekfac_cells.csv", "damping_cells.csv")}
+    files = {f: (tmp_path / f).read_text() for f in ("cells.csv", "ekfac_cells.csv", "damping_cells.csv", "ekfac_gn_cells.csv")}
     assert "2 cells (seed, model)" in ek.stdout and "1 EK-FAC cells" in ek.stdout and "surrogate (chapter 12)" in ek.stdout, ek.stdout
     assert "alpha = 100" in ek.stdout, ek.stdout                             # the damping cells' ensembles, per alpha
+    assert "EK-FAC, gn weighting, damping 0.1 x mean eigenvalue" in ek.stdout, ek.stdout
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2        # the smoke's checkpoints stay in its folder, not the user cache
-    for extra in (("--models", "2"), ("--models", "2", "--scorer", "damping"), ("--models", "1", "--scorer", "ekfac")):
+    for extra in (("--models", "2"), ("--models", "2", "--scorer", "damping"), ("--models", "1", "--scorer", "ekfac"), ("--models", "1", "--scorer", "ekfac_gn")):
         again = run(*extra); assert again.returncode == 0, again.stderr[-2000:]
     assert {f: (tmp_path / f).read_text() for f in files} == files         # resumed: nothing computed again
