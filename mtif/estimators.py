@@ -11,7 +11,7 @@ from scipy import stats
 from .datasets import load_celeba, cache_dir
 from .nets import shared_bottom, train_and_record, order_seeds, evaluate
 from .checks import DataStamp
-from .trak import ProjectedMTIF, ENSEMBLE_RULES, combine_models, pairwise_agreement, spearman_brown, RELIABILITY_MIN
+from .trak import ProjectedMTIF, ENSEMBLE_RULES, combine_models, pairwise_agreement, spearman_brown, trusted_agreement
 from .baselines import per_target_spearman
 from .results import sem
 
@@ -27,7 +27,8 @@ RECORD = [5, 20, 100, 200]                                                 # che
 SMOKE = dict(PROTOCOL, size=16, n_per_task=100, epochs=3, step_size=2), [1, 3]     # the code path in a minute, not a result
 EKFAC = dict(strategy="ekfac", curvature="J'J", lambda_max_examples=1800, damping="kronfluence heuristic", dtype="float32",
              order="shuffled, seed 0")
-EKFAC_GN = dict(EKFAC, curvature="GN", damping="pooled", damping_scales=[0.1, 1.0])   # the Gauss-Newton weighting; d = scale x mean eigenvalue of all layers
+EKFAC_GN = dict(EKFAC, curvature="GN", damping="pooled", damping_scales=[0.1, 1.0], lambda_max_examples=None)   # the Gauss-Newton
+# weighting; d = scale x mean eigenvalue of all layers; the eigenvalue correction on every training row (None), since the curvature lives on few
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]       # relative damping of the damping cells (1.0: SCORE's)
 HESSIANS = ["trak", "gn"]                     # and their curvature weighting ("trak": SCORE's; "gn": chapter 26's best)
 RULES = ENSEMBLE_RULES
@@ -115,7 +116,8 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
     have run: one row with `trak_cell`'s columns (T in MTIF's sign and scale, positive = harmful) plus seconds_fit and
     `own` (JSON of T's diagonal before it is set to NaN: task k's own data on its own validation loss, negative when it
     helps). With `EKFAC_GN` (the Gauss-Newton curvature, a pooled damping): one row per damping scale, with columns
-    damping_scale and damping (the absolute value added to every eigenvalue)."""
+    damping_scale and damping (the absolute value added to every eigenvalue). Column curvature_rows: the training rows
+    with Q(1 - Q) > 1e-6, those that carry the Gauss-Newton curvature."""
     import logging, tempfile, warnings
     import torch.nn as nn, torch.nn.functional as F
     try:
@@ -142,7 +144,7 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
             x, y, t = batch
             z = model(x, t)
             if sample and gn:                    # sqrt(w) J, w = Q(1 - Q): the factors' curvature is J' diag(w) J, the Gauss-Newton matrix
-                q = torch.sigmoid(z.detach()); return (z * (q * (1 - q)).sqrt()).sum()
+                zd = z.detach(); return (z * (torch.sigmoid(zd) * torch.sigmoid(-zd)).sqrt()).sum()   # not q(1 - q): 1 - q is 0 in float32 from z = 17
             if sample: return z.sum()            # the factors' pseudo-gradient: J, the logit's gradient (TRAK's curvature J'J)
             return F.binary_cross_entropy_with_logits(z, y, reduction="sum")
         def compute_measurement(self, batch, model):
@@ -157,6 +159,11 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
     K, ntr, nva = cel.K, cel.sizes("train"), cel.sizes("val")
     if len(set(ntr)) != 1: raise ValueError(f"the scale K F assumes equal task sizes, got {ntr}")
     task, train = Rows(), rows("train", range(K))
+    if gn:
+        with torch.no_grad():                                   # the rows that carry the Gauss-Newton curvature: w = Q(1 - Q) > 1e-6
+            z = torch.cat([PickHead(net).float()(x, t) for x, _, t in torch.utils.data.DataLoader(train, batch_size=1024)])
+            curvature_rows = int((torch.sigmoid(z) * torch.sigmoid(-z) > 1e-6).sum())
+    n_lambda = len(train) if settings["lambda_max_examples"] is None else settings["lambda_max_examples"]
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0)).tolist()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
@@ -164,13 +171,14 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
         an = Analyzer("mtif", prepare_model(PickHead(net).float().eval(), task), task, cpu=True, disable_tqdm=True, output_dir=tmp,
                       log_level=logging.ERROR)
         an.fit_all_factors("ekfac", torch.utils.data.Subset(train, order), per_device_batch_size=256,
-                           factor_args=FactorArguments(strategy="ekfac", lambda_max_examples=EKFAC["lambda_max_examples"]))
+                           factor_args=FactorArguments(strategy="ekfac", lambda_max_examples=n_lambda))
         seconds_fit = time.perf_counter() - t0
         dampings = [None]                                       # kronfluence's heuristic: 0.1 x each layer's mean eigenvalue
         if gn:                                                  # a saturated head's eigenvalues are all 0: one damping for every layer
             f = an.load_all_factors("ekfac")
             lam = [f["lambda_matrix"][m].double() / f["num_lambda_processed"][m].double() for m in f["lambda_matrix"]]
             mean = float(sum(l.sum() for l in lam) / sum(l.numel() for l in lam))
+            if not mean > 0: raise FloatingPointError(f"seed {seed}, model {model}: the Gauss-Newton eigenvalues are all 0 ({curvature_rows} rows with w > 1e-6)")
             dampings = [s * mean for s in settings["damping_scales"]]
         Ss = []
         for d in dampings:
@@ -190,7 +198,7 @@ def ekfac_cell(seed: int, model: int, config: str, protocol: dict = PROTOCOL, re
         T.diagonal().fill_(math.nan)
         out.append(dict(epoch=list(record)[-1], scale=float(D.square().mean().sqrt()), test_acc=acc, control_max_diff=math.nan,
                         seconds_score=(seconds - seconds_fit) / len(Ss), seconds_cell=seconds, seconds_fit=seconds_fit, own=json.dumps(own),
-                        T=_json_matrix(T), **(dict(damping_scale=settings["damping_scales"][i], damping=dampings[i]) if gn else {})))
+                        T=_json_matrix(T), **(dict(damping_scale=settings["damping_scales"][i], damping=dampings[i], curvature_rows=curvature_rows) if gn else {})))
     return out
 
 # %% ../nbs/27_estimators.ipynb #93163390
@@ -221,21 +229,24 @@ def ground_truth(seed: int, folder: Path) -> dict:
 
 def summary_of(cells: pd.DataFrame, loto: dict, sizes=ENSEMBLE_SIZES) -> pd.DataFrame:
     """One scorer's cells against LOTO (`loto`: each seed's LOTO matrix): per (epoch, M, rule), the mean over seeds of
-    the mean-over-targets Spearman, its standard error and the seeds used (a seed counts for M only with models 0..M-1
-    at that epoch)."""
+    the mean-over-targets Spearman, its standard error over seeds, the seeds used and the ensembles scored. A seed with
+    models 0..n-1 at that epoch (n >= M) enters with the mean over its n // M disjoint ensembles (models bM..bM+M-1), so
+    every model counts and M = 1 is the mean single model, not model 0's luck; models after a gap are not used."""
     cells = cells.assign(T=[_matrix(t) for t in cells["T"]])     # each matrix parsed once
     rows, seeds = [], sorted(cells.seed.unique())
     for E in sorted(cells.epoch.unique()):
         for M in sizes:
             for rule in RULES if M > 1 else ("single",):
-                per_seed = []
+                per_seed, n_ens = [], 0
                 for s in seeds:
                     c = cells[(cells.seed == s) & (cells.epoch == E)].sort_values("model")
-                    if len(c) < M or list(c.model[:M]) != list(range(M)): continue
-                    Ts = list(c["T"][:M])
-                    per_seed.append(float(np.nanmean(per_target_spearman(Ts[0] if M == 1 else combine_models(torch.stack(Ts), torch.tensor(list(c.scale[:M]), dtype=torch.float64), rule), loto[s]))))
-                if per_seed: rows.append(dict(epoch=int(E), M=M, rule=rule, spearman=float(np.mean(per_seed)), se=sem(per_seed), seeds=len(per_seed)))
-    return pd.DataFrame(rows, columns=["epoch", "M", "rule", "spearman", "se", "seeds"])
+                    n = next((i for i, m in enumerate(c.model) if m != i), len(c))        # models 0..n-1, no gap
+                    Ts, sc = list(c["T"][:n]), torch.tensor(list(c.scale[:n]), dtype=torch.float64)
+                    vals = [float(np.nanmean(per_target_spearman(Ts[b] if M == 1 else combine_models(torch.stack(Ts[b * M:(b + 1) * M]), sc[b * M:(b + 1) * M], rule), loto[s])))
+                            for b in range(n // M)]
+                    if vals: per_seed.append(float(np.mean(vals))); n_ens += len(vals)
+                if per_seed: rows.append(dict(epoch=int(E), M=M, rule=rule, spearman=float(np.mean(per_seed)), se=sem(per_seed), seeds=len(per_seed), ensembles=n_ens))
+    return pd.DataFrame(rows, columns=["epoch", "M", "rule", "spearman", "se", "seeds", "ensembles"])
 
 def study_summary(cells: pd.DataFrame, folder: Path, ekfac: pd.DataFrame | None = None, protocol: dict = PROTOCOL, record=RECORD,
                   damping: pd.DataFrame | None = None, ekfac_gn: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -259,7 +270,7 @@ def study_summary(cells: pd.DataFrame, folder: Path, ekfac: pd.DataFrame | None 
     sur = [float(np.nanmean(per_target_spearman(truth[s]["surrogate"], truth[s]["LOTO"]))) for s in seeds]
     parts.append(pd.DataFrame([dict(epoch=math.nan, M=math.nan, rule="", spearman=float(np.mean(sur)), se=sem(sur), seeds=len(sur),
                                     scorer="surrogate (chapter 12)")]))
-    return pd.concat(parts, ignore_index=True)[["scorer", "epoch", "M", "rule", "spearman", "se", "seeds"]].astype({"epoch": "Int64", "M": "Int64"})
+    return pd.concat(parts, ignore_index=True)[["scorer", "epoch", "M", "rule", "spearman", "se", "seeds", "ensembles"]].astype({"epoch": "Int64", "M": "Int64", "ensembles": "Int64"})
 
 # %% ../nbs/27_estimators.ipynb #42c73ed0
 def agreement_table(damping: pd.DataFrame, study: pd.DataFrame, M: int) -> pd.DataFrame:
@@ -276,6 +287,6 @@ def agreement_table(damping: pd.DataFrame, study: pd.DataFrame, M: int) -> pd.Da
         r = float(np.mean(rs)) if rs else math.nan
         rel = spearman_brown(r, M)
         acc = study[(study.scorer == f"projected, m = {SCORE['proj_dim']}, {h} weighting, alpha = {a:g}") & (study.M == M) & (study.rule == "normalized")]
-        rows.append(dict(hessian=h, alpha=a, agreement=r, reliability=rel, trusted=bool(rel >= RELIABILITY_MIN),
+        rows.append(dict(hessian=h, alpha=a, agreement=r, reliability=rel, trusted=trusted_agreement(r, M),
                          loto_spearman=float(acc.spearman.iloc[0]) if len(acc) else math.nan, seeds=len(rs)))
     return pd.DataFrame(rows)

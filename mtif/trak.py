@@ -18,11 +18,11 @@ from .nets import SharedBottom, check_task_labels
 from .checks import (CacheRebuiltWarning, DataStamp, FileLock, check_int, check_scalar, content_hash, npy_problem, save_json, save_npy, stream_seed)
 
 # %% auto #0
-__all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'RELIABILITY_MIN', 'Projector', 'output_margin', 'OutputGradients',
-           'TaskOutputGradients', 'DenseFeaturizer', 'factored_supported', 'layer_grads', 'FactoredFeaturizer',
-           'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores', 'sparsify',
-           'combine_models', 'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif', 'spearman_brown',
-           'pairwise_agreement']
+__all__ = ['PROJECTED_REMEDY', 'ENSEMBLE_RULES', 'RELIABILITY_MIN', 'AGREEMENT_MIN', 'Projector', 'output_margin',
+           'OutputGradients', 'TaskOutputGradients', 'DenseFeaturizer', 'factored_supported', 'layer_grads',
+           'FactoredFeaturizer', 'make_featurizer', 'FeatureStore', 'featurize', 'projected_solver', 'projected_scores',
+           'sparsify', 'combine_models', 'combine_ensemble', 'ProjectedMTIF', 'pooled_damping', 'dense_gn_mtif',
+           'spearman_brown', 'pairwise_agreement', 'trusted_agreement', 'agreement_verdict']
 
 # %% ../nbs/09_trak.ipynb #7
 class Projector:
@@ -665,6 +665,7 @@ def dense_gn_mtif(model, data: MultitaskData, hessian: str = "trak", damping: fl
 
 # %% ../nbs/09_trak.ipynb #2a5430e9
 RELIABILITY_MIN = 0.5   # below it, most of what the ensemble's scores rank is particular to the models drawn
+AGREEMENT_MIN = 0.1     # r bar below it: single models share less than a tenth of their ranking (chapter 27: such settings did not predict LOTO)
 
 def spearman_brown(r: float, M: int) -> float:
     """The reliability of the mean of M measurements whose mean pairwise correlation is r: M r / (1 + (M - 1) r); NaN
@@ -677,13 +678,34 @@ def pairwise_agreement(Ts: list) -> list:
     from mtif.baselines import per_target_spearman
     return [(i, j, float(np.nanmean(per_target_spearman(Ts[i], Ts[j])))) for i in range(len(Ts)) for j in range(i + 1, len(Ts))]
 
+def trusted_agreement(r: float, M: int) -> bool:
+    """The verdict's rule for M models with mean pairwise agreement r: the reliability of their mean at least
+    `RELIABILITY_MIN` and r at least `AGREEMENT_MIN`. (The reliability alone passes 0.5 at r = 1/(M + 1), so with many
+    models it would trust any setting whose models share anything at all.)"""
+    rel = spearman_brown(r, M)
+    return bool(rel >= RELIABILITY_MIN and r >= AGREEMENT_MIN)
+
+def agreement_verdict(r: float, M: int) -> str:
+    "The sentence `agreement` returns for M models with mean pairwise agreement r: trusted, reproducible but weak, or noise."
+    rel = spearman_brown(r, M)
+    if trusted_agreement(r, M):
+        return (f"the {M} models agree (mean pairwise Spearman {r:.2f} >= {AGREEMENT_MIN}, reliability of their mean {rel:.2f} >= "
+                f"{RELIABILITY_MIN}): the task-level ranking is shared, which is necessary, not sufficient, for it to be right")
+    if rel >= RELIABILITY_MIN:
+        return (f"the {M} models' mean is reproducible (reliability {rel:.2f} >= {RELIABILITY_MIN}) but single models share little of "
+                f"their ranking (mean pairwise Spearman {r:.2f} < {AGREEMENT_MIN}): many models average weak shared structure into a "
+                "stable ranking, which on CelebA (chapter 27) did not predict retraining; do not read it as task relatedness")
+    return (f"the {M} models disagree (mean pairwise Spearman {r:.2f}, reliability of their mean {rel:.2f} < {RELIABILITY_MIN}): "
+            "most of the task-level ranking is particular to the models drawn; do not read it as task relatedness "
+            "(more models, weight decay, or a model nearer a minimum may help)")
+
 @patch
 def agreement(self: ProjectedMTIF, split: str | None = None) -> dict:
     """How much of the task-level scores the ensemble's M >= 2 models share: `pairs` (a list of `(i, j, r_ij)`, r the mean
     over targets of the per-target Spearman between models i and j), `mean` (r bar), `reliability` (Spearman-Brown,
-    M r / (1 + (M - 1) r)), `models` (M), `per_model` (each model's own task-level scores, a list of (K, K)), and
-    `verdict`, a sentence saying whether the scores can be trusted as a ranking. Needs no ground truth; the models must
-    be trained independently."""
+    M r / (1 + (M - 1) r)), `models` (M), `per_model` (each model's own task-level scores, a list of (K, K)), `trusted`
+    (`trusted_agreement`) and `verdict` (`agreement_verdict`), a sentence saying whether the scores can be trusted as a
+    ranking. Needs no ground truth; the models must be trained independently."""
     M = len(self.models)
     if M < 2: raise ValueError("agreement needs an ensemble of at least two independently trained models (another "
                                "initialization and data order); with one model there is nothing to compare")
@@ -691,14 +713,8 @@ def agreement(self: ProjectedMTIF, split: str | None = None) -> dict:
     Ts = [T.cpu().numpy() for T in per_model]
     pairs = pairwise_agreement(Ts)
     r = float(np.mean([p[2] for p in pairs]))
-    rel = spearman_brown(r, M)
-    ok = rel >= RELIABILITY_MIN
-    verdict = (f"the {M} models agree (mean pairwise Spearman {r:.2f}, reliability of their mean {rel:.2f} >= {RELIABILITY_MIN}): "
-               "the task-level ranking is shared, which is necessary, not sufficient, for it to be right" if ok else
-               f"the {M} models disagree (mean pairwise Spearman {r:.2f}, reliability of their mean {rel:.2f} < {RELIABILITY_MIN}): "
-               "most of the task-level ranking is particular to the models drawn; do not read it as task relatedness "
-               "(more models, weight decay, or a model nearer a minimum may help)")
-    return dict(pairs=pairs, mean=r, reliability=rel, models=M, per_model=per_model, verdict=verdict)
+    return dict(pairs=pairs, mean=r, reliability=spearman_brown(r, M), models=M, per_model=per_model, trusted=trusted_agreement(r, M),
+                verdict=agreement_verdict(r, M))
 
 # %% ../nbs/09_trak.ipynb #5bc5e41f
 @patch
